@@ -1,0 +1,42 @@
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+const frameworkAndIo = [
+  '@nestjs/*', '@nats-io/*', '@eventstore/*', '@aws-sdk/*', '@opentelemetry/*', '@electric-sql/*',
+  'class-validator', 'class-transformer', 'onnxruntime-node', 'pg', 'jose',
+  'node:*', 'fs', 'net', 'http', 'https', 'crypto', 'child_process',
+];
+
+export default [
+  { ignores: ['**/node_modules/**', 'dist/**', 'coverage/**', '.hotswap/**', '.nx/**', '**/*.js', '**/*.mjs'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: frameworkAndIo },
+            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:infra'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:infra', 'type:app'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The domain is pure: time, ids and I/O arrive as data.
+    files: ['libs/domain/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-globals': ['error', { name: 'Date', message: 'time comes in as data (metadata.now)' }, 'fetch', 'process', 'setTimeout', 'setInterval'],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'randomness comes in as data' }],
+    },
+  },
+];

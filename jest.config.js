@@ -1,0 +1,23 @@
+import { project } from './jest.preset.js';
+
+const libs = ['contracts', 'domain', 'infrastructure'];
+const apps = ['gateway', 'model-registry', 'validator', 'distributor', 'device-registry', 'monitor', 'edge-agent', 'cli'];
+
+export default {
+  projects: [
+    ...libs.map((name) => project(name, `libs/${name}`)),
+    ...apps.map((name) => project(name, `apps/${name}`)),
+    project('e2e', 'test/e2e'),
+  ],
+  collectCoverageFrom: [
+    '<rootDir>/libs/*/src/**/*.ts',
+    '<rootDir>/apps/*/src/**/*.ts',
+    '!**/*.spec.ts',
+    '!**/testing/**',
+    '!**/index.ts',
+  ],
+  coverageReporters: ['text-summary', 'lcov', 'json-summary'],
+  coverageThreshold: {
+    './libs/': { lines: 85, statements: 85, functions: 85, branches: 75 },
+  },
+};

@@ -1,0 +1,140 @@
+import type {
+  DeviceCapabilities, Framework, RollbackPolicy, Strategy, SuccessCriteria, TensorSpec,
+} from './vocabulary.js';
+
+/**
+ * Domain events, declared once. Each is `{ type, data }`; the store adds `metadata` (actor, trace
+ * id, schema version). Bump the version in `EVENT_SCHEMA_VERSIONS` when a `data` shape changes
+ * incompatibly, and keep readers of the old version.
+ */
+export interface DomainEvent<Type extends string, Data> {
+  readonly type: Type;
+  readonly data: Data;
+}
+
+/** Metadata every stored event carries. */
+export interface EventMetadata {
+  readonly schemaVersion: number;
+  /** Who caused it: a user (`sub` of the JWT), a device id, or `system:<service>`. */
+  readonly actor: string;
+  readonly traceparent?: string;
+  readonly occurredAt: string;
+}
+
+// ── Model ────────────────────────────────────────────────────────────────────
+export interface ModelMetadata {
+  readonly inputSchema?: readonly TensorSpec[];
+  readonly outputSchema?: readonly TensorSpec[];
+  readonly requirements?: Partial<DeviceCapabilities>;
+  readonly description?: string;
+  /** ONNX opset version of the default domain, when known. */
+  readonly opset?: number;
+}
+
+export type ModelUploaded = DomainEvent<'ModelUploaded', {
+  readonly modelId: string;
+  readonly name: string;
+  readonly version: string;
+  readonly framework: Framework;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  readonly artifactKey: string;
+  readonly metadata: ModelMetadata;
+  readonly uploadedAt: string;
+}>;
+
+export type ModelEvent = ModelUploaded;
+
+// ── Device ───────────────────────────────────────────────────────────────────
+export type DeviceRegistered = DomainEvent<'DeviceRegistered', {
+  readonly deviceId: string;
+  readonly deviceType: string;
+  readonly region: string;
+  readonly capabilities: DeviceCapabilities;
+  readonly tags: readonly string[];
+  readonly registeredAt: string;
+}>;
+export type DeviceCameOnline = DomainEvent<'DeviceCameOnline', { readonly deviceId: string; readonly at: string }>;
+export type DeviceWentOffline = DomainEvent<'DeviceWentOffline', {
+  readonly deviceId: string; readonly at: string; readonly lastHeartbeat: string;
+}>;
+export type DeviceUpdateStarted = DomainEvent<'DeviceUpdateStarted', {
+  readonly deviceId: string; readonly modelId: string; readonly distributionId: string; readonly at: string;
+}>;
+export type DeviceModelActivated = DomainEvent<'DeviceModelActivated', {
+  readonly deviceId: string;
+  readonly modelId: string;
+  readonly previousModelId?: string;
+  readonly distributionId?: string;
+  /** Time from command to the new model serving, as the device measured it. */
+  readonly swapMs: number;
+  readonly at: string;
+}>;
+export type DeviceUpdateFailed = DomainEvent<'DeviceUpdateFailed', {
+  readonly deviceId: string; readonly modelId: string; readonly distributionId?: string; readonly reason: string; readonly at: string;
+}>;
+
+export type DeviceEvent =
+  | DeviceRegistered | DeviceCameOnline | DeviceWentOffline | DeviceUpdateStarted | DeviceModelActivated | DeviceUpdateFailed;
+
+// ── Distribution ─────────────────────────────────────────────────────────────
+export type DistributionCreated = DomainEvent<'DistributionCreated', {
+  readonly distributionId: string;
+  readonly modelId: string;
+  readonly strategy: Strategy;
+  /** Resolved target device ids, in rollout order. */
+  readonly targets: readonly string[];
+  readonly successCriteria: SuccessCriteria;
+  readonly rollbackPolicy: RollbackPolicy;
+  readonly createdAt: string;
+}>;
+export type DistributionStarted = DomainEvent<'DistributionStarted', {
+  readonly distributionId: string; readonly at: string;
+}>;
+/** A target device was commanded to swap. */
+export type TargetUpdateRequested = DomainEvent<'TargetUpdateRequested', {
+  readonly distributionId: string; readonly deviceId: string; readonly commandId: string; readonly wave: number; readonly at: string;
+}>;
+export type TargetUpdateSucceeded = DomainEvent<'TargetUpdateSucceeded', {
+  readonly distributionId: string; readonly deviceId: string; readonly commandId: string; readonly swapMs: number; readonly at: string;
+}>;
+export type TargetUpdateFailed = DomainEvent<'TargetUpdateFailed', {
+  readonly distributionId: string; readonly deviceId: string; readonly commandId: string; readonly reason: string; readonly at: string;
+}>;
+export type DistributionSucceeded = DomainEvent<'DistributionSucceeded', {
+  readonly distributionId: string; readonly at: string; readonly updated: number;
+}>;
+export type DistributionFailed = DomainEvent<'DistributionFailed', {
+  readonly distributionId: string; readonly at: string; readonly reason: string; readonly updated: number; readonly failed: number;
+}>;
+
+export type DistributionEvent =
+  | DistributionCreated | DistributionStarted | TargetUpdateRequested | TargetUpdateSucceeded
+  | TargetUpdateFailed | DistributionSucceeded | DistributionFailed;
+
+export type HotSwapEvent = ModelEvent | DeviceEvent | DistributionEvent;
+export type HotSwapEventType = HotSwapEvent['type'];
+
+export const EVENT_SCHEMA_VERSIONS: { readonly [T in HotSwapEventType]: number } = {
+  ModelUploaded: 1,
+  DeviceRegistered: 1,
+  DeviceCameOnline: 1,
+  DeviceWentOffline: 1,
+  DeviceUpdateStarted: 1,
+  DeviceModelActivated: 1,
+  DeviceUpdateFailed: 1,
+  DistributionCreated: 1,
+  DistributionStarted: 1,
+  TargetUpdateRequested: 1,
+  TargetUpdateSucceeded: 1,
+  TargetUpdateFailed: 1,
+  DistributionSucceeded: 1,
+  DistributionFailed: 1,
+};
+
+/** Event-store stream names: `<aggregate>-<id>`. */
+export const Streams = {
+  model: (modelId: string) => `model-${modelId}`,
+  device: (deviceId: string) => `device-${deviceId}`,
+  distribution: (distributionId: string) => `distribution-${distributionId}`,
+} as const;

@@ -1,0 +1,40 @@
+/**
+ * Identifiers and their encoding into NATS subject tokens.
+ *
+ * Model ids are `<name>-<version>` and hold dots (`object-detection-1.2.0`), while a dot separates
+ * NATS tokens; this one reversible encoding is used wherever an id becomes a subject token.
+ */
+
+/** Model names: letters, digits, `.`, `_`, `-`; starts with a letter or digit. */
+export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/** Device ids double as NATS tokens and KV keys, so they hold no dots. */
+export const DEVICE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
+/** Semantic version `MAJOR.MINOR.PATCH` with optional pre-release (`-rc.1`) and build (`+sha`). */
+export const SEMVER_PATTERN =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
+
+export function modelId(name: string, version: string): string {
+  return `${name}-${version}`;
+}
+
+// `%` is the escape character, so it is escaped too; `*`, `>` and whitespace are wildcards or
+// separators in NATS and never valid in our ids, but escaping them keeps the encoding total.
+const ESCAPED = /[%.*>\s]/g;
+
+export function encodeSubjectToken(id: string): string {
+  if (id.length === 0) throw new Error('an empty id cannot be a subject token');
+  return id.replace(ESCAPED, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+export function decodeSubjectToken(token: string): string {
+  return token.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** Why an id is unusable, or undefined when it is fine. */
+export function invalidIdReason(kind: 'model name' | 'device id', id: unknown): string | undefined {
+  const pattern = kind === 'model name' ? MODEL_NAME_PATTERN : DEVICE_ID_PATTERN;
+  if (typeof id !== 'string' || id.length === 0) return `${kind} is required`;
+  if (/[*>\s]/.test(id)) return `${kind} "${id}" must not contain "*", ">" or whitespace`;
+  if (!pattern.test(id)) return `${kind} "${id}" must match ${pattern.source}`;
+  return undefined;
+}

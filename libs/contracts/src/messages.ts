@@ -1,0 +1,130 @@
+import type { ModelMetadata } from './events.js';
+import type {
+  DeviceCapabilities, DeviceStatus, DistributionStatus, Framework, ModelStatus, RollbackPolicy, Strategy, SuccessCriteria,
+} from './vocabulary.js';
+
+/**
+ * Payloads of the internal commands and queries (`hotswap.cmd.*`, `hotswap.qry.*`) and the views
+ * they return. The REST API returns the same views.
+ */
+
+/** Who asks: the JWT subject of a user, or `system:<service>`. */
+export interface Actor {
+  readonly actor: string;
+}
+
+export interface UploadModelCommand extends Actor {
+  readonly name: string;
+  readonly version: string;
+  readonly framework: Framework;
+  /** Where the gateway streamed the artifact; the registry checks it and moves it into place. */
+  readonly stagingKey: string;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  readonly metadata: ModelMetadata;
+}
+
+export interface TargetFilter {
+  readonly region?: string;
+  readonly deviceType?: string;
+  readonly tags?: readonly string[];
+}
+
+export interface CreateDistributionCommand extends Actor {
+  readonly modelId: string;
+  readonly strategy: Strategy;
+  readonly targetDevices?: readonly string[];
+  readonly targetFilter?: TargetFilter;
+  readonly successCriteria?: SuccessCriteria;
+  readonly rollbackPolicy?: RollbackPolicy;
+}
+
+export interface CreatedReply {
+  readonly id: string;
+  readonly status: string;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly total: number;
+}
+
+export interface PageQuery {
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+export interface ListModelsQuery extends PageQuery {
+  readonly name?: string;
+  readonly status?: ModelStatus;
+}
+
+export interface ListDevicesQuery extends PageQuery {
+  readonly region?: string;
+  readonly deviceType?: string;
+  readonly status?: DeviceStatus;
+  readonly tag?: string;
+  readonly modelId?: string;
+}
+
+export interface ByIdQuery {
+  readonly id: string;
+}
+
+export interface ModelView {
+  readonly id: string;
+  readonly name: string;
+  readonly version: string;
+  readonly framework: Framework;
+  readonly status: ModelStatus;
+  readonly checksum: string;
+  readonly sizeBytes: number;
+  readonly metadata: ModelMetadata;
+  readonly uploadedAt: string;
+  readonly uploadedBy: string;
+}
+
+export interface DeviceView {
+  readonly id: string;
+  readonly deviceType: string;
+  readonly region: string;
+  readonly capabilities: DeviceCapabilities;
+  readonly tags: string[];
+  readonly currentModelId: string | null;
+  readonly status: DeviceStatus;
+  readonly lastHeartbeat: string | null;
+  /** Swap time the device reported for its current model. */
+  readonly lastSwapMs: number | null;
+}
+
+export interface DistributionStatusView {
+  readonly id: string;
+  readonly modelId: string;
+  readonly strategy: Strategy;
+  readonly status: DistributionStatus;
+  readonly stage?: string;
+  readonly progress: {
+    readonly total: number;
+    readonly updated: number;
+    readonly failed: number;
+    readonly pending: number;
+    readonly rolledBack: number;
+  };
+  readonly devices: ReadonlyArray<{ readonly deviceId: string; readonly state: 'Pending' | 'Requested' | 'Updated' | 'Failed'; readonly swapMs?: number; readonly reason?: string }>;
+  readonly startedAt: string;
+  readonly finishedAt?: string;
+}
+
+/** Error codes carried by rejected replies; the gateway maps them to HTTP statuses. */
+export const ERROR_CODES = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNPROCESSABLE: 422,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;

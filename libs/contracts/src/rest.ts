@@ -1,0 +1,69 @@
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min,
+  ValidateNested, IsObject,
+} from 'class-validator';
+import { DEVICE_ID_PATTERN, MODEL_NAME_PATTERN, SEMVER_PATTERN } from './ids.js';
+import {
+  DEVICE_STATUSES, FRAMEWORKS, MODEL_STATUSES, ROLLBACK_POLICIES, STRATEGIES,
+  type DeviceStatus, type Framework, type ModelStatus, type RollbackPolicy, type Strategy,
+} from './vocabulary.js';
+
+/** REST DTOs, validated by the gateway's global ValidationPipe (whitelist, forbidNonWhitelisted). */
+
+/** The text fields of `POST /api/v1/models` (multipart). */
+export class UploadModelFieldsDto {
+  @Matches(MODEL_NAME_PATTERN, { message: 'name must be letters, digits, ".", "_" or "-", starting with a letter or digit (max 100)' })
+  name!: string;
+  @Matches(SEMVER_PATTERN, { message: 'version must be a semantic version MAJOR.MINOR.PATCH' })
+  version!: string;
+  @IsIn(FRAMEWORKS, { message: `framework must be one of ${FRAMEWORKS.join(', ')}` })
+  framework!: Framework;
+  @IsOptional() @Matches(/^[0-9a-fA-F]{64}$/, { message: 'checksum must be a hex SHA-256 (64 characters)' })
+  checksum?: string;
+  /** JSON text: inputSchema, outputSchema, requirements, description. */
+  @IsOptional() @IsString() @MaxLength(64 * 1024)
+  metadata?: string;
+}
+
+export class PageQueryDto {
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset?: number;
+}
+
+export class ListModelsQueryDto extends PageQueryDto {
+  @IsOptional() @IsString() @MaxLength(100) name?: string;
+  @IsOptional() @IsIn(MODEL_STATUSES) status?: ModelStatus;
+}
+
+export class ListDevicesQueryDto extends PageQueryDto {
+  @IsOptional() @IsString() @MaxLength(100) region?: string;
+  @IsOptional() @IsString() @MaxLength(100) deviceType?: string;
+  @IsOptional() @IsIn(DEVICE_STATUSES) status?: DeviceStatus;
+  @IsOptional() @IsString() @MaxLength(100) tag?: string;
+  @IsOptional() @IsString() @MaxLength(200) modelId?: string;
+}
+
+export class TargetFilterDto {
+  @IsOptional() @IsString() @MaxLength(100) region?: string;
+  @IsOptional() @IsString() @MaxLength(100) deviceType?: string;
+  @IsOptional() @IsArray() @IsString({ each: true }) @ArrayMaxSize(50) tags?: string[];
+}
+
+export class SuccessCriteriaDto {
+  @IsOptional() @IsNumber() @Min(0) maxLatencyMs?: number;
+  @IsOptional() @IsNumber() @Min(0) @Max(1) minAccuracy?: number;
+  @IsOptional() @IsNumber() @Min(0) @Max(1) maxErrorRate?: number;
+}
+
+export class CreateDistributionDto {
+  @IsString() @MaxLength(200) modelId!: string;
+  @IsIn(STRATEGIES, { message: `strategy must be one of ${STRATEGIES.join(', ')}` }) strategy!: Strategy;
+  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(10000)
+  @Matches(DEVICE_ID_PATTERN, { each: true, message: 'each of targetDevices must be a device id (letters, digits, "_" or "-")' })
+  targetDevices?: string[];
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => TargetFilterDto) targetFilter?: TargetFilterDto;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => SuccessCriteriaDto) successCriteria?: SuccessCriteriaDto;
+  @IsOptional() @IsIn(ROLLBACK_POLICIES) rollbackPolicy?: RollbackPolicy;
+}
