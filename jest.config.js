@@ -18,6 +18,6 @@ export default {
   ],
   coverageReporters: ['text-summary', 'lcov', 'json-summary'],
   coverageThreshold: {
-    './libs/': { lines: 85, statements: 85, functions: 85, branches: 75 },
+    './libs/': { lines: 85, statements: 85, branches: 70 },
   },
 };
