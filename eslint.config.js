@@ -7,6 +7,25 @@ const frameworkAndIo = [
   'node:*', 'fs', 'net', 'http', 'https', 'crypto', 'child_process',
 ];
 
+const boundaries = (extra = {}) => [
+  'error',
+  {
+    allow: [],
+    depConstraints: [
+      { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: frameworkAndIo },
+      { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
+      { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain'] },
+      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:infra'] },
+      { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:infra', 'type:app'] },
+    ],
+    ...extra,
+  },
+];
+
+// The composition roots (the embedded default in apps/cli, and the e2e suites) assemble the
+// services, so they alone may import apps' public entries.
+const APP_ENTRIES = ['gateway', 'model-registry', 'validator', 'distributor', 'device-registry', 'monitor', 'edge-agent', 'cli'].map((a) => `@hotswap/${a}`);
+
 export default [
   { ignores: ['**/node_modules/**', 'dist/**', 'coverage/**', '.hotswap/**', '.nx/**', '**/*.js', '**/*.mjs'] },
   ...tseslint.configs.recommended,
@@ -15,20 +34,12 @@ export default [
     plugins: { '@nx': nx },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: frameworkAndIo },
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:infra'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:infra', 'type:app'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaries(),
     },
+  },
+  {
+    files: ['apps/cli/**/*.ts', 'test/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries({ allow: APP_ENTRIES }) },
   },
   {
     // The domain is pure: time, ids and I/O arrive as data.

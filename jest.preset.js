@@ -8,14 +8,17 @@ export function project(name, dir, extra = {}) {
   return {
     displayName: name,
     rootDir: `${root}${dir}`,
-    testEnvironment: 'node',
+    // onnxruntime-node builds tensors from the host realm's typed arrays; this environment shares them.
+    testEnvironment: `${root}libs/infrastructure/src/testing/onnx-test-environment.js`,
     extensionsToTreatAsEsm: ['.ts'],
     testMatch: ['<rootDir>/**/*.spec.ts'],
     transform: {
       '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: `${root}tsconfig.spec.json` }],
     },
     moduleNameMapper: {
+      '^@hotswap/infrastructure/testing$': `${root}libs/infrastructure/src/testing/index.ts`,
       '^@hotswap/(contracts|domain|infrastructure)$': `${root}libs/$1/src/index.ts`,
+      '^@hotswap/(gateway|model-registry|validator|distributor|device-registry|monitor|edge-agent|cli)$': `${root}apps/$1/src/index.ts`,
       '^(\\.{1,2}/.*)\\.js$': '$1',
     },
     ...extra,

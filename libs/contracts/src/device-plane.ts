@@ -121,6 +121,13 @@ export class DeviceAnnouncement {
   @IsOptional() @IsArray() @ArrayMaxSize(50) @IsString({ each: true }) tags?: string[];
 }
 
+/** The reply to `.register`. */
+export interface RegisterReply {
+  readonly accepted: boolean;
+  readonly deviceId: string;
+  readonly reason?: string;
+}
+
 /** device → control plane on `.sync`, a request sent on every (re)connect. */
 export class SyncRequest {
   @Matches(DEVICE_ID_PATTERN) deviceId!: string;

@@ -17,17 +17,37 @@ export function modelId(name: string, version: string): string {
   return `${name}-${version}`;
 }
 
-// `%` is the escape character, so it is escaped too; `*`, `>` and whitespace are wildcards or
-// separators in NATS and never valid in our ids, but escaping them keeps the encoding total.
-const ESCAPED = /[%.*>\s]/g;
+export class InvalidSubjectTokenError extends Error {
+  override readonly name = 'InvalidSubjectTokenError';
+}
+
+// `*`, `>` and whitespace are wildcards or protocol separators, `.` separates tokens, and `%` is
+// the escape itself: those and control characters become `%XX` per UTF-8 byte (uppercase hex);
+// everything else is kept, so typical ids stay readable (`object-detection-1%2E2%2E0`).
+const ESCAPED = /[%.*>\s\p{Cc}]/gu;
+const utf8 = new TextEncoder();
 
 export function encodeSubjectToken(id: string): string {
-  if (id.length === 0) throw new Error('an empty id cannot be a subject token');
-  return id.replace(ESCAPED, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  if (id.length === 0) throw new InvalidSubjectTokenError('an empty id cannot be a subject token');
+  return id.replace(ESCAPED, (ch) =>
+    Array.from(utf8.encode(ch), (byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
 }
 
 export function decodeSubjectToken(token: string): string {
-  return token.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  if (token.length === 0) throw new InvalidSubjectTokenError('an empty subject token encodes no id');
+  // Anything `encodeSubjectToken` escapes may not appear raw, except `%` starting an escape.
+  if (/[.*>\s\p{Cc}]/u.test(token)) {
+    throw new InvalidSubjectTokenError(`subject token "${token}" holds a character that must be escaped`);
+  }
+  if (/%(?![0-9A-F]{2})/.test(token)) {
+    throw new InvalidSubjectTokenError(`subject token "${token}" holds a "%" not followed by two uppercase hex digits`);
+  }
+  try {
+    return decodeURIComponent(token);
+  } catch (cause) {
+    throw new InvalidSubjectTokenError(`subject token "${token}" escapes bytes that are not UTF-8`, { cause });
+  }
 }
 
 /** Why an id is unusable, or undefined when it is fine. */

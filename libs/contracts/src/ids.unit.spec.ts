@@ -13,9 +13,6 @@ describe('subject token encoding', () => {
     expect(encodeSubjectToken(modelId('object-detection', '1.2.0'))).toBe('object-detection-1%2E2%2E0');
   });
 
-  it('refuses to encode an empty id', () => {
-    expect(() => encodeSubjectToken('')).toThrow('empty id');
-  });
 });
 
 describe('id validation', () => {

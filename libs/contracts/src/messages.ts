@@ -84,6 +84,15 @@ export interface ModelView {
   readonly uploadedBy: string;
 }
 
+export interface ModelArtifactView {
+  readonly modelId: string;
+  readonly name: string;
+  readonly version: string;
+  readonly artifactKey: string;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+}
+
 export interface DeviceView {
   readonly id: string;
   readonly deviceType: string;

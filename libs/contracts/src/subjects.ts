@@ -24,6 +24,8 @@ export const Commands = {
 
 export const Queries = {
   getModel: `hotswap.qry.${Services.modelRegistry}.get-model`,
+  /** Internal: where a model's artifact is stored, for services that hand out download URLs. */
+  getModelArtifact: `hotswap.qry.${Services.modelRegistry}.get-model-artifact`,
   listModels: `hotswap.qry.${Services.modelRegistry}.list-models`,
   getDevice: `hotswap.qry.${Services.deviceRegistry}.get-device`,
   listDevices: `hotswap.qry.${Services.deviceRegistry}.list-devices`,
@@ -57,7 +59,7 @@ export const DeviceSubjects = {
 /** The device id token of a device-plane subject (`hotswap.device.<id>.<kind>`). */
 export function deviceIdOfSubject(subject: string): string | undefined {
   const parts = subject.split('.');
-  return parts.length === 4 && parts[0] === 'hotswap' && parts[1] === 'device' ? decodeSubjectToken(parts[2]) : undefined;
+  return parts.length === 4 && parts[0] === 'hotswap' && parts[1] === 'device' ? safeDecode(parts[2]) : undefined;
 }
 
 /** KV bucket holding each device's desired model, key = device id. */
@@ -65,3 +67,11 @@ export const DESIRED_STATE_BUCKET = 'hotswap-desired';
 
 /** Queue groups: one per service, so replicas share the work. */
 export const queueGroup = (service: ServiceName) => `hotswap-${service}`;
+
+function safeDecode(token: string): string | undefined {
+  try {
+    return decodeSubjectToken(token);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,73 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { defaultFleetSpecs, FleetSimulator, jsonLogger } from '@hotswap/edge-agent';
+import { int, loadConfig, LocalFileArtifactStore, PgliteDatabase, str } from '@hotswap/infrastructure';
+import { startControlPlane } from '../embedded/control-plane.js';
+import { defaultDataDir, loadLocalSecrets } from '../embedded/local-secrets.js';
+import { startNatsServer } from '../embedded/nats-server-process.js';
+
+const devConfig = {
+  port: { env: 'PORT', default: '8080', parse: int({ min: 0, max: 65535 }), description: 'HTTP port of the API and dashboard' },
+  host: { env: 'HOST', default: '127.0.0.1', parse: str, description: 'HTTP listen address' },
+  natsPort: { env: 'HOTSWAP_NATS_PORT', default: '4322', parse: int({ min: 1, max: 65535 }), description: 'port of the embedded nats-server' },
+  devices: { env: 'HOTSWAP_SIMULATED_DEVICES', default: '12', parse: int({ min: 0, max: 1000 }), description: 'how many simulated devices to start' },
+};
+
+/**
+ * `hotswap dev` / `npm start`: the embedded default. One process hosts every service (each with
+ * its own NATS connection), a local nats-server with JetStream, PGlite read models, a local
+ * artifact store, simulated devices and the API on http://127.0.0.1:8080.
+ */
+export async function dev(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const startedAt = performance.now();
+  const config = loadConfig(devConfig, env);
+  const dataDir = resolve(defaultDataDir(env));
+  mkdirSync(dataDir, { recursive: true });
+  const secrets = loadLocalSecrets(dataDir, env);
+
+  const nats = await startNatsServer({ host: '127.0.0.1', port: config.natsPort, storeDir: join(dataDir, 'nats') });
+  const stops: Array<() => Promise<void>> = [nats.stop];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((e: unknown) => console.error(String(e)));
+  };
+  try {
+    const db = await PgliteDatabase.open({ dataDir: join(dataDir, 'pglite') });
+    stops.push(() => db.close());
+    const controlPlane = await startControlPlane({
+      natsUrl: nats.url,
+      db,
+      artifacts: new LocalFileArtifactStore({ rootDir: join(dataDir, 'artifacts') }),
+      secrets,
+      http: { host: config.host, port: config.port },
+      quiet: true,
+    });
+    stops.push(() => controlPlane.close());
+    const fleet = new FleetSimulator(defaultFleetSpecs(config.devices), {
+      natsServers: nats.url,
+      dataDir: join(dataDir, 'devices'),
+      manifestPublicKeyPem: secrets.manifestPublicKeyPem,
+      logger: jsonLogger({ component: 'simulated-device' }, 'warn'),
+    });
+    stops.push(() => fleet.stop());
+    await fleet.start();
+    await fleet.waitUntilOnline();
+    const readyMs = Math.round(performance.now() - startedAt);
+    console.log(`HotSwap is ready in ${readyMs} ms: API and dashboard on ${controlPlane.url}, NATS on ${nats.url}, ${config.devices} simulated devices, data in ${dataDir}`);
+    console.log('Get a token with: npx hotswap token --role Admin');
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+
+  await new Promise<void>((resolveStop) => {
+    let stopping = false;
+    const onSignal = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`\n${signal}: stopping HotSwap...`);
+      void stopAll().then(() => resolveStop());
+    };
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+  });
+}

@@ -1,0 +1,115 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { DynamicModule, INestApplication, INestApplicationContext } from '@nestjs/common';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Services } from '@hotswap/contracts';
+import {
+  consoleLogger, JetStreamEventStore, MessageBus,
+  type ArtifactStore, type Clock, type ServiceRuntime, type SqlDatabase,
+} from '@hotswap/infrastructure';
+import { DeviceRegistryModule, type DeviceRegistryOptions } from '@hotswap/device-registry';
+import { DistributorModule } from '@hotswap/distributor';
+import { createGatewayApp } from '@hotswap/gateway';
+import { ModelRegistryModule } from '@hotswap/model-registry';
+import { MonitorModule } from '@hotswap/monitor';
+import { ValidatorModule } from '@hotswap/validator';
+
+export interface ControlPlaneSecrets {
+  /** HS256 key of user JWTs. */
+  readonly jwtSecret: string;
+  /** HMAC key of signed artifact download URLs. */
+  readonly urlSigningSecret: string;
+  /** Ed25519 private key (PEM) signing release manifests. */
+  readonly manifestPrivateKeyPem: string;
+}
+
+export interface ControlPlaneOptions {
+  readonly natsUrl: string;
+  readonly db: SqlDatabase;
+  readonly artifacts: ArtifactStore;
+  readonly secrets: ControlPlaneSecrets;
+  /** Where the gateway listens; port 0 picks a free one. */
+  readonly http: { readonly host: string; readonly port: number };
+  readonly clock?: Clock;
+  /** Only warnings and errors are logged. */
+  readonly quiet?: boolean;
+  readonly maxUploadBytes?: number;
+  readonly deviceRegistry?: Partial<DeviceRegistryOptions>;
+}
+
+export interface ControlPlane {
+  /** The gateway's base URL, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  readonly gateway: INestApplication;
+  readonly services: ReadonlyMap<string, INestApplicationContext>;
+  close(): Promise<void>;
+}
+
+const SERVICE_NAMES = [Services.modelRegistry, Services.deviceRegistry, Services.distributor, Services.validator, Services.monitor];
+
+/**
+ * Starts every service of the control plane in this process. Each service still has its own NATS
+ * connection and talks to the others only over NATS, exactly as when it runs alone.
+ */
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const clock = options.clock ?? (() => new Date());
+  const connections: NatsConnection[] = [];
+  const contexts: Array<INestApplicationContext> = [];
+  const services = new Map<string, INestApplicationContext>();
+
+  const runtimeFor = async (service: string): Promise<ServiceRuntime> => {
+    const nats = await connect({ servers: options.natsUrl, name: `hotswap-${service}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    connections.push(nats);
+    const logger = consoleLogger(service, options.quiet);
+    return {
+      nats,
+      bus: new MessageBus(nats, { logger }),
+      eventStore: await JetStreamEventStore.fromConnection(nats),
+      db: options.db,
+      artifacts: options.artifacts,
+      clock,
+      logger,
+    };
+  };
+  const boot = async (name: string, module: DynamicModule) => {
+    const context = await NestFactory.createApplicationContext(module, { logger: options.quiet ? ['error', 'warn'] : ['error', 'warn', 'log'] });
+    await context.init();
+    contexts.push(context);
+    services.set(name, context);
+  };
+
+  const close = async () => {
+    for (const context of contexts.reverse()) await context.close().catch(() => undefined);
+    await Promise.all(connections.map((nc) => nc.drain().catch(() => nc.close())));
+  };
+
+  try {
+    const gatewayRuntime = await runtimeFor('gateway');
+    const gateway = await createGatewayApp({
+      bus: gatewayRuntime.bus,
+      artifacts: options.artifacts,
+      jwtSecret: options.secrets.jwtSecret,
+      urlSigningSecret: options.secrets.urlSigningSecret,
+      maxUploadBytes: options.maxUploadBytes ?? 4 * 1024 ** 3,
+      clock,
+      serviceNames: SERVICE_NAMES,
+    }, options.http);
+    contexts.push(gateway);
+    const address = gateway.getHttpServer().address() as { port: number };
+    const url = `http://${options.http.host}:${address.port}`;
+
+    await boot(Services.modelRegistry, ModelRegistryModule.register(await runtimeFor(Services.modelRegistry)));
+    await boot(Services.deviceRegistry, DeviceRegistryModule.register(await runtimeFor(Services.deviceRegistry), options.deviceRegistry));
+    await boot(Services.distributor, DistributorModule.register(await runtimeFor(Services.distributor), {
+      artifactBaseUrl: url,
+      urlSigningSecret: options.secrets.urlSigningSecret,
+      manifestPrivateKeyPem: options.secrets.manifestPrivateKeyPem,
+    }));
+    await boot(Services.validator, ValidatorModule.register(await runtimeFor(Services.validator)));
+    await boot(Services.monitor, MonitorModule.register(await runtimeFor(Services.monitor)));
+    return { url, gateway, services, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

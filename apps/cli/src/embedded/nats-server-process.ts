@@ -1,0 +1,79 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { delimiter, join } from 'node:path';
+
+export class NatsServerMissingError extends Error {
+  override readonly name = 'NatsServerMissingError';
+}
+
+/** Finds the nats-server binary: `NATS_SERVER_BIN`, then the PATH, then /usr/sbin. */
+export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string {
+  const candidates = [
+    env['NATS_SERVER_BIN'],
+    ...(env['PATH'] ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'nats-server')),
+    '/usr/sbin/nats-server',
+    '/usr/local/bin/nats-server',
+  ].filter((c): c is string => Boolean(c));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // try the next one
+    }
+  }
+  throw new NatsServerMissingError(
+    'nats-server was not found. Install it (Debian/Ubuntu: `apt-get install nats-server`; macOS: `brew install nats-server`) ' +
+      'or point NATS_SERVER_BIN at the binary.',
+  );
+}
+
+export interface NatsServerProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts a local nats-server with JetStream, its store under `storeDir`, and waits until it listens. */
+export async function startNatsServer(options: { host: string; port: number; storeDir: string; binary?: string }): Promise<NatsServerProcess> {
+  const binary = options.binary ?? findNatsServer();
+  mkdirSync(options.storeDir, { recursive: true });
+  if (await listening(options.host, options.port)) {
+    throw new Error(`port ${options.port} is taken; set HOTSWAP_NATS_PORT to a free port`);
+  }
+  const child = spawn(binary, ['-a', options.host, '-p', String(options.port), '-js', '-sd', options.storeDir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 10_000;
+  while (!(await listening(options.host, options.port))) {
+    if (child.exitCode !== null) throw new Error(`nats-server exited with code ${child.exitCode}: ${stderr.trim()}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`nats-server did not listen on ${options.host}:${options.port} within 10 s`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `nats://${options.host}:${options.port}`,
+    child,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function listening(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}

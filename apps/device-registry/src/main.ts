@@ -1,0 +1,22 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { defineConfig, isoDuration, loadConfig, runUntilSignalled, serviceRuntimeFromEnv } from '@hotswap/infrastructure';
+import { DeviceRegistryModule } from './device-registry.module.js';
+
+const config = defineConfig({
+  offlineAfterMs: { env: 'HOTSWAP_DEVICE_OFFLINE_AFTER', default: 'PT5M', parse: isoDuration, description: 'a device silent this long is marked Offline' },
+  offlineCheckIntervalMs: { env: 'HOTSWAP_DEVICE_OFFLINE_CHECK_INTERVAL', default: 'PT15S', parse: isoDuration, description: 'how often silent devices are looked for' },
+});
+
+// The device registry as its own process (docker-compose); npm start hosts it in the embedded default.
+runUntilSignalled(async () => {
+  const options = loadConfig(config);
+  const { runtime, close } = await serviceRuntimeFromEnv('device-registry');
+  const app = await NestFactory.createApplicationContext(DeviceRegistryModule.register(runtime, options));
+  await app.init();
+  runtime.logger.info('started');
+  return async () => {
+    await app.close();
+    await close();
+  };
+});

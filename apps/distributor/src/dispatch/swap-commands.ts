@@ -1,0 +1,51 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Queries, type ModelArtifactView, type SwapCommand } from '@hotswap/contracts';
+import { SERVICE_RUNTIME, signManifest, signUrl, type ServiceRuntime } from '@hotswap/infrastructure';
+import { DISTRIBUTOR_OPTIONS, type DistributorOptions } from '../distributor.options.js';
+
+/** What the control plane wants a device to run; the value of its `hotswap-desired` KV key. */
+export interface DesiredModel {
+  readonly modelId: string;
+  readonly commandId: string;
+  readonly distributionId?: string;
+}
+
+/** Builds swap commands with a fresh signed URL and a signed release manifest. */
+@Injectable()
+export class SwapCommands {
+  private readonly artifactsByModel = new Map<string, ModelArtifactView>();
+
+  constructor(
+    @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime,
+    @Inject(DISTRIBUTOR_OPTIONS) private readonly options: DistributorOptions,
+  ) {}
+
+  async build(desired: DesiredModel): Promise<SwapCommand> {
+    const artifact = await this.artifact(desired.modelId);
+    const now = this.runtime.clock();
+    const release = signManifest({
+      modelId: artifact.modelId, name: artifact.name, version: artifact.version, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes,
+      createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + this.options.manifestTtlMs).toISOString(),
+    }, this.options.manifestPrivateKeyPem);
+    return {
+      type: 'swap',
+      commandId: desired.commandId,
+      ...(desired.distributionId ? { distributionId: desired.distributionId } : {}),
+      modelId: desired.modelId,
+      artifactUrl: signUrl(this.options.artifactBaseUrl, artifact.artifactKey, {
+        expiresAt: new Date(now.getTime() + this.options.urlTtlMs), secret: this.options.urlSigningSecret,
+      }),
+      release,
+      issuedAt: now.toISOString(),
+    };
+  }
+
+  // A model version's artifact never changes once uploaded, so it is cached for good.
+  private async artifact(modelId: string): Promise<ModelArtifactView> {
+    const cached = this.artifactsByModel.get(modelId);
+    if (cached) return cached;
+    const artifact = await this.runtime.bus.request<{ id: string }, ModelArtifactView>(Queries.getModelArtifact, { id: modelId }, { timeoutMs: 5_000 });
+    this.artifactsByModel.set(modelId, artifact);
+    return artifact;
+  }
+}

@@ -1,0 +1,27 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { SERVICE_RUNTIME, type ServiceRuntime } from '@hotswap/infrastructure';
+import { CreateDistributionHandler } from './commands/create-distribution/create-distribution.handler.js';
+import { DistributorDevicePlane } from './device-plane/device-plane.handlers.js';
+import { DesiredState } from './dispatch/desired-state.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import { SwapCommands } from './dispatch/swap-commands.js';
+import { DistributionCommands } from './distribution-commands.js';
+import { DISTRIBUTOR_OPTIONS, defaultDistributorOptions, type DistributorOptions } from './distributor.options.js';
+import { DistributionQueriesHandler } from './queries/distribution-queries.handler.js';
+
+type RequiredOptions = Pick<DistributorOptions, 'artifactBaseUrl' | 'urlSigningSecret' | 'manifestPrivateKeyPem'>;
+
+@Module({})
+export class DistributorModule {
+  static register(runtime: ServiceRuntime, options: RequiredOptions & Partial<DistributorOptions>): DynamicModule {
+    return {
+      module: DistributorModule,
+      providers: [
+        { provide: SERVICE_RUNTIME, useValue: runtime },
+        { provide: DISTRIBUTOR_OPTIONS, useValue: { ...defaultDistributorOptions, ...options } },
+        DistributionCommands, DesiredState, SwapCommands, Dispatcher, CreateDistributionHandler, DistributorDevicePlane,
+        DistributionQueriesHandler,
+      ],
+    };
+  }
+}

@@ -1,0 +1,487 @@
+/**
+ * The device runtime. It serves inferences from the active ONNX session and, over core NATS only,
+ * announces itself, takes swap commands on `hotswap.device.<id>.cmd`, asks for its desired model on
+ * every (re)connect, and reports heartbeats, swap progress and telemetry windows.
+ */
+import 'reflect-metadata';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { validateSync } from 'class-validator';
+import { plainToInstance } from 'class-transformer';
+import { connect, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import type * as ort from 'onnxruntime-node';
+import {
+  DeviceAnnouncement,
+  DeviceSubjects,
+  type CommandAck,
+  type DeviceStatusReport,
+  type Heartbeat,
+  type SwapCommand,
+  type SyncRequest,
+} from '@hotswap/contracts';
+import { assertManifestPublicKey, childTraceparent, formatValidationErrors, newTraceparent, parseTraceparent } from '@hotswap/infrastructure';
+import { parseCommand, parseJson, validateSwapCommand } from '../messages/validation.js';
+import { artifactMismatch } from '../swap/artifact-verifier.js';
+import { loadSession, warmUp } from '../swap/model-loader.js';
+import { ModelSlot, ModelSlots } from '../swap/model-slots.js';
+import { ModelStore, type InstalledModel } from '../swap/model-store.js';
+import { SwapPipeline, type StatusUpdate, type SwapJob } from '../swap/swap-pipeline.js';
+import { InferenceStats } from '../telemetry/inference-stats.js';
+import { EDGE_AGENT_DEFAULTS, type EdgeAgentOptions } from './edge-agent-options.js';
+import { InferenceError, NoModelLoadedError } from './errors.js';
+import { describeError, jsonLogger, type AgentLogger } from './logger.js';
+import { SwapQueue } from './swap-queue.js';
+
+export class InvalidAgentOptionsError extends Error {
+  override readonly name = 'InvalidAgentOptionsError';
+}
+
+export interface InferenceResult {
+  /** The model that answered (the active one when the request started). */
+  readonly modelId: string;
+  readonly outputs: ort.InferenceSession.OnnxValueMapType;
+}
+
+/** Remembered command ids, for idempotency; the oldest are forgotten beyond this. */
+const SEEN_COMMANDS_LIMIT = 1000;
+const RETRY_BASE_MS = 250;
+
+export class EdgeAgent {
+  readonly deviceId: string;
+  private readonly opts: Required<Omit<EdgeAgentOptions, 'natsOptions' | 'sessionOptions' | 'tags' | 'clock' | 'logger'>> &
+    Pick<EdgeAgentOptions, 'natsOptions' | 'sessionOptions' | 'tags'>;
+  private readonly clock: () => Date;
+  private readonly logger: AgentLogger;
+  private readonly store: ModelStore;
+  private readonly slots = new ModelSlots();
+  private readonly stats: InferenceStats;
+  private readonly pipeline: SwapPipeline;
+  private readonly queue: SwapQueue<SwapJob>;
+  private readonly seenCommands = new Set<string>();
+  private readonly lifetime = new AbortController();
+  private nc: NatsConnection | undefined;
+  private connecting: Promise<void> | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private state: 'new' | 'started' | 'stopping' | 'stopped' = 'new';
+  private registered = false;
+  /** False between a `disconnect` and the next `reconnect`. */
+  private linkUp = false;
+  private syncGeneration = 0;
+  private onlineWaiters: Array<() => void> = [];
+
+  constructor(options: EdgeAgentOptions) {
+    const announcement = plainToInstance(DeviceAnnouncement, {
+      deviceId: options.deviceId,
+      deviceType: options.deviceType,
+      region: options.region,
+      capabilities: options.capabilities,
+      tags: options.tags ? [...options.tags] : undefined,
+    });
+    const errors = validateSync(announcement, { whitelist: true, forbidNonWhitelisted: true });
+    if (errors.length > 0) throw new InvalidAgentOptionsError(`invalid edge agent options: ${formatValidationErrors(errors)}`);
+    try {
+      assertManifestPublicKey(options.manifestPublicKeyPem);
+    } catch (err) {
+      throw new InvalidAgentOptionsError(`invalid manifestPublicKeyPem: ${describeError(err)}`, { cause: err });
+    }
+    for (const key of ['heartbeatIntervalMs', 'telemetryIntervalMs', 'graceMs', 'warmupRuns', 'downloadRetries', 'requestTimeoutMs'] as const) {
+      const value = options[key];
+      if (value !== undefined && !(Number.isFinite(value) && value >= 0)) throw new InvalidAgentOptionsError(`${key} must be a number >= 0, got ${value}`);
+    }
+    this.deviceId = options.deviceId;
+    this.opts = { ...EDGE_AGENT_DEFAULTS, ...withoutUndefined(options) } as EdgeAgent['opts'];
+    this.clock = options.clock ?? (() => new Date());
+    this.logger = options.logger ?? jsonLogger({ deviceId: options.deviceId });
+    this.store = new ModelStore(options.dataDir);
+    this.stats = new InferenceStats(this.deviceId, this.clock());
+    this.pipeline = new SwapPipeline({
+      store: this.store,
+      slots: this.slots,
+      manifestPublicKeyPem: options.manifestPublicKeyPem,
+      clock: this.clock,
+      graceMs: this.opts.graceMs,
+      warmupRuns: this.opts.warmupRuns,
+      downloadRetries: this.opts.downloadRetries,
+      downloadBackoffBaseMs: this.opts.downloadBackoffBaseMs,
+      downloadBackoffMaxMs: this.opts.downloadBackoffMaxMs,
+      sessionOptions: options.sessionOptions,
+      signal: this.lifetime.signal,
+      logger: this.logger,
+      report: (job, update) => this.reportStatus(job, update),
+    });
+    this.queue = new SwapQueue<SwapJob>(
+      async (job) => {
+        const outcome = await this.pipeline.run(job);
+        this.logger.info(`swap ${outcome}`, { commandId: job.command.commandId, modelId: job.command.modelId, source: job.source });
+      },
+      (dropped, by) => this.reportStatus(dropped, { phase: 'failed', reason: `superseded by command ${by.command.commandId}` }),
+      (err, job) => this.logger.error('swap crashed', { commandId: job.command.commandId, error: describeError(err) }),
+    );
+  }
+
+  /** The model serving inferences now, if any. */
+  get activeModelId(): string | undefined {
+    return this.slots.active?.modelId;
+  }
+
+  /** Whether the device is connected to NATS (not between a disconnect and a reconnect) and registered. */
+  get online(): boolean {
+    return this.registered && this.linkUp && this.nc !== undefined && !this.nc.isClosed();
+  }
+
+  /**
+   * Restores the last good model from `dataDir` and serves it, then starts connecting in the
+   * background (forever, with backoff): resolves once the restored model serves, without waiting
+   * for NATS. Use `waitUntilOnline()` to wait for the connection.
+   */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`edge agent ${this.deviceId} was already started`);
+    this.state = 'started';
+    await this.store.init();
+    await this.restore();
+    this.timers.push(
+      setInterval(() => this.publishHeartbeat(), this.opts.heartbeatIntervalMs).unref(),
+      setInterval(() => this.publishTelemetry(), this.opts.telemetryIntervalMs).unref(),
+    );
+    this.connecting = this.connectLoop();
+  }
+
+  /** Resolves once connected, subscribed to commands and registered. */
+  async waitUntilOnline(timeoutMs = 30_000): Promise<void> {
+    if (this.online) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.onlineWaiters.push(resolve)),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`edge agent ${this.deviceId} did not come online within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  /** Resolves when no swap runs or waits. */
+  swapsIdle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  /**
+   * Runs one inference on the active session. A swap never interrupts it: it finishes on the
+   * session it started on.
+   * @throws NoModelLoadedError when no model is active; InferenceError when the session fails.
+   */
+  async infer(feeds: Record<string, ort.Tensor>): Promise<InferenceResult> {
+    const slot = this.slots.active;
+    if (slot === undefined) throw new NoModelLoadedError(this.deviceId);
+    const started = performance.now();
+    try {
+      const outputs = await slot.run(feeds);
+      this.stats.record(slot.modelId, performance.now() - started, true);
+      return { modelId: slot.modelId, outputs };
+    } catch (err) {
+      this.stats.record(slot.modelId, performance.now() - started, false);
+      throw new InferenceError(slot.modelId, { cause: err });
+    }
+  }
+
+  /** Stops swaps, timers and NATS (drained), then releases every session. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    const wasStarted = this.state === 'started';
+    this.state = 'stopping';
+    this.lifetime.abort(new Error('the agent is stopping'));
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    if (wasStarted) {
+      // The running swap ends at its next step and reports why, while NATS is still up.
+      await this.queue.idle();
+      this.publishTelemetry();
+      const nc = this.nc;
+      this.nc = undefined;
+      if (nc !== undefined && !nc.isClosed()) await nc.drain().catch((err) => this.logger.warn('NATS drain failed', { error: describeError(err) }));
+      // A connect, register or sync attempt in flight sees the closed connection or the abort and ends.
+      await this.connecting;
+    }
+    await this.slots.close();
+    this.state = 'stopped';
+    this.logger.info('edge agent stopped');
+  }
+
+  // --- start-up -------------------------------------------------------------------------------
+
+  /** Serves the model `state.json` names (or the previous one if it is unusable). */
+  private async restore(): Promise<void> {
+    let saved;
+    try {
+      saved = await this.store.readState();
+    } catch (err) {
+      this.logger.warn('ignoring unreadable agent state', { error: describeError(err) });
+      return;
+    }
+    if (saved === undefined) return;
+    for (const candidate of [saved.active, saved.previous]) {
+      if (candidate === undefined) continue;
+      try {
+        const artifactPath = this.store.artifactPath(candidate.modelId);
+        const mismatch = await artifactMismatch(artifactPath, candidate.release.manifest);
+        if (mismatch !== undefined) throw new Error(mismatch);
+        const session = await loadSession(artifactPath, this.opts.sessionOptions);
+        await warmUp(session, this.opts.warmupRuns);
+        const model: InstalledModel = { ...candidate, artifactPath };
+        this.slots.activate(new ModelSlot(model, session));
+        if (candidate !== saved.active) await this.store.writeState({ version: 1, active: model });
+        this.logger.info('restored the last good model', { modelId: candidate.modelId });
+        return;
+      } catch (err) {
+        this.logger.warn('cannot restore model', { modelId: candidate.modelId, error: describeError(err) });
+      }
+    }
+  }
+
+  private async connectLoop(): Promise<void> {
+    const servers = typeof this.opts.natsServers === 'string' ? this.opts.natsServers.split(',').map((s) => s.trim()) : [...this.opts.natsServers];
+    for (let attempt = 1; this.state === 'started'; attempt++) {
+      try {
+        // The client's own first-connect wait cannot be cancelled, so the agent retries itself.
+        const nc = await connect({
+          ...this.opts.natsOptions,
+          servers,
+          name: `hotswap-edge-agent-${this.deviceId}`,
+          inboxPrefix: `_INBOX_${this.deviceId}`,
+          reconnect: true,
+          maxReconnectAttempts: -1,
+          waitOnFirstConnect: false,
+        });
+        if (this.state !== 'started') {
+          await nc.close();
+          return;
+        }
+        this.nc = nc;
+        this.linkUp = true;
+        this.logger.info('connected to NATS', { server: nc.getServer() });
+        this.watch(nc);
+        await this.onConnected(nc);
+        return;
+      } catch (err) {
+        const delayMs = this.backoff(attempt);
+        const log = attempt === 1 ? this.logger.warn : this.logger.debug;
+        log.call(this.logger, 'cannot connect to NATS; retrying', { servers: servers.map(withoutUserInfo), attempt, delayMs, error: describeError(err) });
+        await sleep(delayMs, undefined, { signal: this.lifetime.signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  private watch(nc: NatsConnection): void {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'reconnect') {
+          this.linkUp = true;
+          this.logger.info('reconnected to NATS', { server: s.server });
+          if (this.registered) void this.sync();
+        } else if (s.type === 'disconnect') {
+          this.linkUp = false;
+          this.logger.warn('disconnected from NATS', { server: s.server });
+        } else if (s.type === 'error') {
+          this.logger.warn('NATS error', { error: describeError(s.error) });
+        }
+      }
+    })();
+    void nc.closed().then((err) => {
+      if (this.state !== 'started' || this.nc !== nc) return;
+      // Closed by the client itself (e.g. an authorization failure): start over.
+      this.logger.error('NATS connection closed; connecting again', { error: err ? describeError(err) : undefined });
+      this.nc = undefined;
+      this.registered = false;
+      this.connecting = this.connectLoop();
+    });
+  }
+
+  private async onConnected(nc: NatsConnection): Promise<void> {
+    nc.subscribe(DeviceSubjects.command(this.deviceId), { callback: (_err, msg) => void this.onCommand(msg) });
+    await this.register(nc);
+    if (this.state !== 'started') return;
+    this.registered = true;
+    for (const wake of this.onlineWaiters.splice(0)) wake();
+    this.publishHeartbeat();
+    void this.sync();
+  }
+
+  /** Announces the device until the control plane answers. */
+  private async register(nc: NatsConnection): Promise<void> {
+    const announcement: DeviceAnnouncement = {
+      deviceId: this.deviceId,
+      deviceType: this.opts.deviceType,
+      region: this.opts.region,
+      capabilities: this.opts.capabilities,
+      ...(this.opts.tags ? { tags: [...this.opts.tags] } : {}),
+    };
+    for (let attempt = 1; this.state === 'started' && !nc.isClosed(); attempt++) {
+      try {
+        const reply = await nc.request(DeviceSubjects.register(this.deviceId), JSON.stringify(announcement), {
+          timeout: this.opts.requestTimeoutMs,
+          headers: traceHeaders(),
+        });
+        const parsed = parseJson(reply.data);
+        const body = parsed.ok ? (parsed.value as { accepted?: unknown; reason?: unknown } | null) : null;
+        if (body?.accepted === false) this.logger.warn('registration refused', { reason: body.reason });
+        else this.logger.info('registered');
+        return;
+      } catch (err) {
+        const delayMs = this.backoff(attempt);
+        const log = attempt === 1 ? this.logger.warn : this.logger.debug;
+        log.call(this.logger, 'registration not answered; retrying', { attempt, delayMs, error: describeError(err) });
+        await sleep(delayMs, undefined, { signal: this.lifetime.signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Asks the control plane for the desired model and converges to it; retried until answered. */
+  private async sync(): Promise<void> {
+    const generation = ++this.syncGeneration;
+    for (let attempt = 1; this.state === 'started' && generation === this.syncGeneration; attempt++) {
+      const nc = this.nc;
+      if (nc === undefined || nc.isClosed()) return;
+      const request: SyncRequest = { deviceId: this.deviceId, ...(this.activeModelId ? { activeModelId: this.activeModelId } : {}) };
+      try {
+        const reply = await nc.request(DeviceSubjects.sync(this.deviceId), JSON.stringify(request), {
+          timeout: this.opts.requestTimeoutMs,
+          headers: traceHeaders(),
+        });
+        if (generation !== this.syncGeneration) return;
+        await this.onSyncReply(reply);
+        return;
+      } catch (err) {
+        const delayMs = this.backoff(attempt);
+        this.logger.debug('sync not answered; retrying', { attempt, delayMs, error: describeError(err) });
+        await sleep(delayMs, undefined, { signal: this.lifetime.signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  private async onSyncReply(reply: Msg): Promise<void> {
+    const json = parseJson(reply.data);
+    const plain = json.ok ? (json.value as { desired?: unknown } | null) : null;
+    if (plain === null || typeof plain !== 'object' || !('desired' in plain)) {
+      this.logger.warn('ignoring malformed sync reply', { reason: json.ok ? 'expected { desired }' : json.reason });
+      return;
+    }
+    if (plain.desired === null) return;
+    const parsed = await validateSwapCommand(plain.desired, 'desired command');
+    if (!parsed.ok) {
+      this.logger.warn('ignoring invalid sync reply', { reason: parsed.reason });
+      return;
+    }
+    const desired = parsed.value;
+    const inProgress = [this.queue.running, this.queue.pending].some((job) => job?.command.modelId === desired.modelId);
+    if (desired.modelId === this.activeModelId || inProgress) return;
+    this.logger.info('sync names another model; swapping', { modelId: desired.modelId, activeModelId: this.activeModelId });
+    this.remember(desired.commandId);
+    this.queue.submit(this.job(desired, reply, 'sync'));
+  }
+
+  // --- commands -------------------------------------------------------------------------------
+
+  private async onCommand(msg: Msg): Promise<void> {
+    const receivedAt = performance.now();
+    const { commandId, result } = await parseCommand(msg.data);
+    if (!result.ok) {
+      this.logger.warn('rejected a malformed command', { commandId, reason: result.reason });
+      this.ack(msg, { commandId, accepted: false, reason: result.reason });
+      return;
+    }
+    const command = result.value;
+    if (this.seenCommands.has(command.commandId)) {
+      this.ack(msg, { commandId: command.commandId, accepted: true, reason: 'duplicate' });
+      return;
+    }
+    if (this.state !== 'started') {
+      this.ack(msg, { commandId: command.commandId, accepted: false, reason: 'the agent is stopping' });
+      return;
+    }
+    this.remember(command.commandId);
+    this.ack(msg, { commandId: command.commandId, accepted: true });
+    this.queue.submit(this.job(command, msg, 'command', receivedAt));
+  }
+
+  private job(command: SwapCommand, msg: Msg, source: SwapJob['source'], receivedAt = performance.now()): SwapJob {
+    const incoming = msg.headers?.get('traceparent');
+    const traceparent = incoming && parseTraceparent(incoming) ? childTraceparent(incoming) : newTraceparent();
+    return { command, receivedAt, traceparent, source };
+  }
+
+  private ack(msg: Msg, ack: CommandAck): void {
+    if (msg.reply === undefined) {
+      this.logger.warn('command without a reply subject; cannot acknowledge', { commandId: ack.commandId });
+      return;
+    }
+    msg.respond(JSON.stringify(ack), { headers: traceHeaders(msg.headers?.get('traceparent')) });
+  }
+
+  private remember(commandId: string): void {
+    this.seenCommands.add(commandId);
+    if (this.seenCommands.size > SEEN_COMMANDS_LIMIT) {
+      const oldest = this.seenCommands.values().next().value;
+      if (oldest !== undefined) this.seenCommands.delete(oldest);
+    }
+  }
+
+  // --- reports --------------------------------------------------------------------------------
+
+  private reportStatus(job: SwapJob, update: StatusUpdate): void {
+    const { command } = job;
+    const report: DeviceStatusReport = {
+      deviceId: this.deviceId,
+      commandId: command.commandId,
+      ...(command.distributionId ? { distributionId: command.distributionId } : {}),
+      modelId: command.modelId,
+      phase: update.phase,
+      ...(update.reason !== undefined ? { reason: update.reason.slice(0, 2000) } : {}),
+      ...(update.timings ? { timings: update.timings } : {}),
+      at: this.clock().toISOString(),
+    };
+    const log = update.phase === 'failed' ? this.logger.warn : this.logger.debug;
+    log.call(this.logger, `swap ${update.phase}`, { commandId: command.commandId, modelId: command.modelId, reason: update.reason, timings: update.timings });
+    this.publish(DeviceSubjects.status(this.deviceId), report, job.traceparent);
+  }
+
+  private publishHeartbeat(): void {
+    const heartbeat: Heartbeat = {
+      deviceId: this.deviceId,
+      ...(this.activeModelId ? { activeModelId: this.activeModelId } : {}),
+      at: this.clock().toISOString(),
+    };
+    this.publish(DeviceSubjects.heartbeat(this.deviceId), heartbeat);
+  }
+
+  private publishTelemetry(): void {
+    for (const window of this.stats.drain(this.clock())) this.publish(DeviceSubjects.telemetry(this.deviceId), window);
+  }
+
+  private publish(subject: string, payload: unknown, traceparent?: string): void {
+    const nc = this.nc;
+    if (nc === undefined || nc.isClosed() || nc.isDraining()) return;
+    try {
+      nc.publish(subject, JSON.stringify(payload), { headers: traceHeaders(undefined, traceparent) });
+    } catch (err) {
+      this.logger.debug('publish failed', { subject, error: describeError(err) });
+    }
+  }
+
+  private backoff(attempt: number): number {
+    return Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), this.opts.retryMaxDelayMs);
+  }
+}
+
+/** Headers carrying `traceparent`: the given one, a child of the parent, or a new trace. */
+function traceHeaders(parent?: string, exact?: string) {
+  const h = headers();
+  h.set('traceparent', exact ?? (parent && parseTraceparent(parent) ? childTraceparent(parent) : newTraceparent()));
+  return h;
+}
+
+/** `nats://user:pass@host` → `nats://***@host`, for logs. */
+function withoutUserInfo(server: string): string {
+  return server.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+function withoutUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,95 @@
+/**
+ * Many edge agents in one process, for the embedded default and for scale tests. Each simulated
+ * device is a full EdgeAgent with its own NATS connection and its own data directory.
+ */
+import { join } from 'node:path';
+import type { DeviceCapabilitiesDto } from '@hotswap/contracts';
+import { EdgeAgent } from '../agent/edge-agent.js';
+import type { EdgeAgentOptions } from '../agent/edge-agent-options.js';
+
+export interface SimulatedDeviceSpec {
+  readonly deviceId: string;
+  readonly deviceType: string;
+  readonly region: string;
+  readonly capabilities: DeviceCapabilitiesDto;
+  readonly tags?: readonly string[];
+}
+
+/** Options every simulated agent shares; `dataDir` is the root, each device gets `<dataDir>/<deviceId>`. */
+export type SharedAgentOptions = Omit<EdgeAgentOptions, keyof SimulatedDeviceSpec>;
+
+export class UnknownSimulatedDeviceError extends Error {
+  override readonly name = 'UnknownSimulatedDeviceError';
+}
+
+export class FleetSimulator {
+  private readonly byId = new Map<string, EdgeAgent>();
+
+  constructor(devices: readonly SimulatedDeviceSpec[], shared: SharedAgentOptions) {
+    for (const device of devices) {
+      if (this.byId.has(device.deviceId)) throw new Error(`device ${device.deviceId} is listed twice`);
+      this.byId.set(device.deviceId, new EdgeAgent({ ...shared, ...device, dataDir: join(shared.dataDir, device.deviceId) }));
+    }
+  }
+
+  get deviceIds(): string[] {
+    return [...this.byId.keys()];
+  }
+
+  get agents(): EdgeAgent[] {
+    return [...this.byId.values()];
+  }
+
+  /** @throws UnknownSimulatedDeviceError */
+  agent(deviceId: string): EdgeAgent {
+    const agent = this.byId.get(deviceId);
+    if (agent === undefined) throw new UnknownSimulatedDeviceError(`no simulated device ${deviceId}`);
+    return agent;
+  }
+
+  /** Starts every agent (each restores its last model, then connects in the background). */
+  async start(): Promise<void> {
+    await Promise.all(this.agents.map((a) => a.start()));
+  }
+
+  /** Resolves once every agent is connected and registered. */
+  async waitUntilOnline(timeoutMs = 30_000): Promise<void> {
+    await Promise.all(this.agents.map((a) => a.waitUntilOnline(timeoutMs)));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.agents.map((a) => a.stop()));
+  }
+}
+
+export const DEFAULT_REGIONS = ['us-west-1', 'us-east-1', 'eu-central-1'] as const;
+export const DEFAULT_DEVICE_TYPES = ['edge-camera', 'edge-gateway', 'edge-sensor'] as const;
+
+const CAPABILITIES: Record<(typeof DEFAULT_DEVICE_TYPES)[number], DeviceCapabilitiesDto> = {
+  'edge-camera': { cpuCores: 4, gpu: true, memoryMb: 4096, storageMb: 16_384 },
+  'edge-gateway': { cpuCores: 8, gpu: false, memoryMb: 8192, storageMb: 65_536 },
+  'edge-sensor': { cpuCores: 2, gpu: false, memoryMb: 1024, storageMb: 4096 },
+};
+
+/**
+ * The default simulated fleet: `dev-001` … `dev-012`. Regions go round-robin per device and device
+ * types round-robin per region cycle, so each region holds every device type.
+ */
+export function defaultFleetSpecs(
+  /** How many devices. */
+  count = 12,
+  /** Id prefix: devices are `<prefix>-001`, `<prefix>-002`, … */
+  prefix = 'dev',
+): SimulatedDeviceSpec[] {
+  return Array.from({ length: count }, (_, i) => {
+    const region = DEFAULT_REGIONS[i % DEFAULT_REGIONS.length];
+    const deviceType = DEFAULT_DEVICE_TYPES[Math.floor(i / DEFAULT_REGIONS.length) % DEFAULT_DEVICE_TYPES.length];
+    return {
+      deviceId: `${prefix}-${String(i + 1).padStart(3, '0')}`,
+      deviceType,
+      region,
+      capabilities: CAPABILITIES[deviceType],
+      tags: ['simulated', deviceType, region],
+    };
+  });
+}

@@ -1,0 +1,176 @@
+/**
+ * Streams an artifact to disk with `fetch`, resuming with `Range` after a dropped connection and
+ * retrying with exponential backoff. The manifest's size bounds it: a server that sends more is cut
+ * off, so a hostile or broken URL cannot fill the device's disk.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface DownloadOptions {
+  readonly url: string;
+  /** The `.part` file to write; bytes already in it are resumed with a `Range` request. */
+  readonly destination: string;
+  /** The manifest's `sizeBytes`: the download is refused beyond it. */
+  readonly maxBytes: number;
+  /** Further attempts after the first one fails for a transient reason. */
+  readonly retries: number;
+  /** First backoff delay, in ms; doubles per retry. Default 200. */
+  readonly backoffBaseMs?: number;
+  /** Upper bound of one backoff delay, in ms. Default 5000. */
+  readonly backoffMaxMs?: number;
+  /** Bytes free where `destination` lives; checked before each attempt. */
+  readonly freeBytes?: () => Promise<number>;
+  /** Aborts the download (the agent is stopping). */
+  readonly signal?: AbortSignal;
+  /** Called before each backoff, for logging. */
+  readonly onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
+}
+
+export interface DownloadResult {
+  /** Bytes in the file at the end. */
+  readonly bytes: number;
+  /** HTTP requests made. */
+  readonly attempts: number;
+  /** Whether any request resumed a partial file with `Range`. */
+  readonly resumed: boolean;
+}
+
+export class DownloadError extends Error {
+  override readonly name: string = 'DownloadError';
+  /** Whether another attempt may succeed (network error, 5xx) or not (404, oversize, no space). */
+  readonly retryable: boolean;
+  constructor(message: string, options: { retryable: boolean; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.retryable = options.retryable;
+  }
+}
+
+export class ArtifactTooLargeError extends DownloadError {
+  override readonly name = 'ArtifactTooLargeError';
+  constructor(maxBytes: number, seen: string) {
+    super(`artifact is larger than the manifest's sizeBytes ${maxBytes} (${seen})`, { retryable: false });
+  }
+}
+
+export class InsufficientDiskSpaceError extends DownloadError {
+  override readonly name = 'InsufficientDiskSpaceError';
+  constructor(needed: number, free: number) {
+    super(`insufficient disk space: ${needed} bytes needed, ${free} free`, { retryable: false });
+  }
+}
+
+export async function downloadArtifact(options: DownloadOptions): Promise<DownloadResult> {
+  const { url, destination, maxBytes, retries, signal } = options;
+  const baseMs = options.backoffBaseMs ?? 200;
+  const maxMs = options.backoffMaxMs ?? 5000;
+  await mkdir(dirname(destination), { recursive: true });
+  let attempts = 0;
+  let resumed = false;
+  for (;;) {
+    signal?.throwIfAborted();
+    let have = await sizeOf(destination);
+    if (have > maxBytes) {
+      // A leftover from some other artifact: start over rather than trust it.
+      await rm(destination, { force: true });
+      have = 0;
+    }
+    if (have === maxBytes) return { bytes: have, attempts, resumed };
+    if (options.freeBytes) {
+      const free = await options.freeBytes();
+      if (free < maxBytes - have) throw new InsufficientDiskSpaceError(maxBytes - have, free);
+    }
+    attempts++;
+    try {
+      if (have > 0) resumed = true;
+      const bytes = await attempt(url, destination, have, maxBytes, signal);
+      return { bytes, attempts, resumed };
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason ?? err;
+      const retryable = err instanceof DownloadError ? err.retryable : true;
+      if (!retryable) {
+        if (err instanceof ArtifactTooLargeError) await rm(destination, { force: true });
+        throw err;
+      }
+      if (attempts > retries) {
+        throw new DownloadError(`download of ${redact(url)} failed after ${attempts} attempts: ${messageOf(err)}`, { retryable: true, cause: err });
+      }
+      const delayMs = Math.min(baseMs * 2 ** (attempts - 1), maxMs);
+      options.onRetry?.({ attempt: attempts, delayMs, error: err });
+      await sleep(delayMs, undefined, { signal });
+    }
+  }
+}
+
+/** One HTTP request; returns the file's size once the response body has been written. */
+async function attempt(url: string, destination: string, have: number, maxBytes: number, signal?: AbortSignal): Promise<number> {
+  const res = await fetch(url, { headers: have > 0 ? { range: `bytes=${have}-` } : {}, signal, redirect: 'follow' });
+  let offset: number;
+  if (res.status === 206 && have > 0) {
+    const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
+    if (range === null || Number(range[1]) !== have) {
+      await res.body?.cancel();
+      await rm(destination, { force: true });
+      throw new DownloadError(`server answered Range bytes=${have}- with content-range ${res.headers.get('content-range')}`, { retryable: true });
+    }
+    if (range[3] !== '*' && Number(range[3]) > maxBytes) {
+      await res.body?.cancel();
+      throw new ArtifactTooLargeError(maxBytes, `server announced ${range[3]} bytes`);
+    }
+    offset = have;
+  } else if (res.status === 200) {
+    // The server ignored the Range request (or there was none): the body is the whole file.
+    offset = 0;
+  } else if (res.status === 416 && have > 0) {
+    await res.body?.cancel();
+    await rm(destination, { force: true });
+    throw new DownloadError(`server refused Range bytes=${have}- (416)`, { retryable: true });
+  } else {
+    await res.body?.cancel();
+    const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
+    throw new DownloadError(`HTTP ${res.status} ${res.statusText} for ${redact(url)}`, { retryable });
+  }
+  const length = res.headers.get('content-length');
+  if (length !== null && offset + Number(length) > maxBytes) {
+    await res.body?.cancel();
+    throw new ArtifactTooLargeError(maxBytes, `server announced ${offset + Number(length)} bytes`);
+  }
+  if (res.body === null) throw new DownloadError(`empty response body for ${redact(url)}`, { retryable: true });
+  let written = offset;
+  const limiter = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      written += chunk.length;
+      if (written > maxBytes) callback(new ArtifactTooLargeError(maxBytes, `received more than ${maxBytes} bytes`));
+      else callback(null, chunk);
+    },
+  });
+  const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  await pipeline(body, limiter, createWriteStream(destination, { flags: offset > 0 ? 'a' : 'w' }), { signal });
+  return written;
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+}
+
+/** Signed URLs carry their credentials in the query string; keep them out of reports and logs. */
+export function redact(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : `${url.slice(0, q)}?…`;
+}
+
+function messageOf(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'message' in err) {
+    const e = err as { message: string; cause?: unknown };
+    return e.cause === undefined ? e.message : `${e.message} (${messageOf(e.cause)})`;
+  }
+  return String(err);
+}

@@ -1,0 +1,192 @@
+/**
+ * One hot swap, step by step (DESIGN "Device swap protocol"): verify the signed manifest, download,
+ * check size and SHA-256, load and warm the new session beside the serving one, flip the active
+ * pointer, retire the old session after the grace period, persist the state. Each step is reported;
+ * any failure leaves the old model serving and is reported with its precise reason.
+ */
+import { rename, rm } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import type * as ort from 'onnxruntime-node';
+import type { SwapCommand, SwapPhase, SwapTimings } from '@hotswap/contracts';
+import { verifyManifest } from '@hotswap/infrastructure';
+import { describeError, type AgentLogger } from '../agent/logger.js';
+import { SwapFailedError } from '../agent/errors.js';
+import { downloadArtifact } from './artifact-downloader.js';
+import { artifactMismatch } from './artifact-verifier.js';
+import { loadSession, warmUp, type SessionOptions } from './model-loader.js';
+import { ModelSlot, type ModelSlots } from './model-slots.js';
+import type { InstalledModel, ModelStore } from './model-store.js';
+
+export interface SwapJob {
+  readonly command: SwapCommand;
+  /** `performance.now()` when the command arrived: `totalMs` counts from here. */
+  readonly receivedAt: number;
+  /** The traceparent status reports for this job carry. */
+  readonly traceparent: string;
+  /** Whether the job came from a `.cmd` message or from a `.sync` reply. */
+  readonly source: 'command' | 'sync';
+}
+
+export interface StatusUpdate {
+  readonly phase: SwapPhase;
+  readonly reason?: string;
+  readonly timings?: SwapTimings;
+}
+
+export interface SwapPipelineDeps {
+  readonly store: ModelStore;
+  readonly slots: ModelSlots;
+  readonly manifestPublicKeyPem: string;
+  readonly clock: () => Date;
+  /** How long a retired session stays loaded before release (once idle), in ms. */
+  readonly graceMs: number;
+  readonly warmupRuns: number;
+  readonly downloadRetries: number;
+  readonly downloadBackoffBaseMs?: number;
+  readonly downloadBackoffMaxMs?: number;
+  readonly sessionOptions?: SessionOptions;
+  /** Aborted when the agent stops: downloads and waits end at once. */
+  readonly signal: AbortSignal;
+  readonly logger: AgentLogger;
+  readonly report: (job: SwapJob, update: StatusUpdate) => void;
+}
+
+type Outcome = 'swapped' | 'already-active' | 'failed';
+
+export class SwapPipeline {
+  constructor(private readonly deps: SwapPipelineDeps) {}
+
+  async run(job: SwapJob): Promise<Outcome> {
+    const { command } = job;
+    const timings: Mutable<SwapTimings> = {};
+    const report = (phase: SwapPhase, reason?: string, withTimings = false) =>
+      this.deps.report(job, { phase, reason, timings: withTimings ? { ...timings, totalMs: ms(performance.now() - job.receivedAt) } : undefined });
+    report('received');
+    if (this.deps.slots.active?.modelId === command.modelId) {
+      report('swapped', 'already active', true);
+      return 'already-active';
+    }
+    let session: ort.InferenceSession | undefined;
+    try {
+      const installed = await this.prepare(job, timings, report);
+      const path = installed.artifactPath;
+
+      report('loading');
+      let t = performance.now();
+      session = await this.step('model failed to load', () => loadSession(path, this.deps.sessionOptions));
+      timings.loadMs = ms(performance.now() - t);
+
+      report('warming');
+      t = performance.now();
+      const loaded = session;
+      await this.step('warm-up failed', () => warmUp(loaded, this.deps.warmupRuns));
+      timings.warmupMs = ms(performance.now() - t);
+      this.throwIfStopping();
+
+      t = performance.now();
+      const previous = this.deps.slots.activate(new ModelSlot(installed, session));
+      timings.activateMs = ms(performance.now() - t);
+      session = undefined; // now owned by its slot
+
+      if (previous) this.deps.slots.retire(previous, this.deps.graceMs, (err) => this.deps.logger.warn('releasing the previous session failed', { modelId: previous.modelId, error: describeError(err) }));
+      await this.persist(installed, previous?.model);
+      report('swapped', undefined, true);
+      return 'swapped';
+    } catch (err) {
+      if (session) await session.release().catch(() => undefined);
+      const reason = err instanceof SwapFailedError ? err.message : `unexpected error: ${describeError(err)}`;
+      report('failed', reason, true);
+      return 'failed';
+    }
+  }
+
+  /** Steps 1–3: a verified artifact at its final path. */
+  private async prepare(job: SwapJob, timings: Mutable<SwapTimings>, report: (phase: SwapPhase) => void): Promise<InstalledModel> {
+    const { command } = job;
+    const { store } = this.deps;
+    const release = command.release;
+    const manifest = release.manifest;
+
+    let t = performance.now();
+    const verdict = verifyManifest(release, this.deps.manifestPublicKeyPem, { now: this.deps.clock() });
+    if (!verdict.ok) throw new SwapFailedError(`manifest rejected (${verdict.reason}): ${verdict.message}`);
+    if (manifest.modelId !== command.modelId) {
+      throw new SwapFailedError(`manifest is for model ${manifest.modelId} but the command names ${command.modelId}`);
+    }
+    let verifyMs = performance.now() - t;
+
+    const artifactPath = store.artifactPath(command.modelId);
+    const partPath = store.partPath(command.modelId);
+    // The previous model stays on disk, so a rollback to it needs no download.
+    const kept = (await store.sizeOf(artifactPath)) !== undefined && (await artifactMismatch(artifactPath, manifest)) === undefined;
+    report('downloading');
+    t = performance.now();
+    if (!kept) {
+      await rm(artifactPath, { force: true });
+      await this.step('download failed', () =>
+        downloadArtifact({
+          url: command.artifactUrl,
+          destination: partPath,
+          maxBytes: manifest.sizeBytes,
+          retries: this.deps.downloadRetries,
+          backoffBaseMs: this.deps.downloadBackoffBaseMs,
+          backoffMaxMs: this.deps.downloadBackoffMaxMs,
+          freeBytes: () => store.freeBytes(),
+          signal: this.deps.signal,
+          onRetry: ({ attempt, delayMs, error }) =>
+            this.deps.logger.warn('download attempt failed; retrying', { commandId: command.commandId, attempt, delayMs, error: describeError(error) }),
+        }),
+      );
+    }
+    timings.downloadMs = ms(performance.now() - t);
+
+    report('verifying');
+    t = performance.now();
+    if (!kept) {
+      const mismatch = await artifactMismatch(partPath, manifest);
+      if (mismatch !== undefined) {
+        // Never resume from bytes that hashed wrong.
+        await rm(partPath, { force: true });
+        throw new SwapFailedError(mismatch);
+      }
+      await rename(partPath, artifactPath);
+    }
+    verifyMs += performance.now() - t;
+    timings.verifyMs = ms(verifyMs);
+    this.throwIfStopping();
+    return { modelId: command.modelId, artifactPath, release };
+  }
+
+  private async persist(active: InstalledModel, previous: InstalledModel | undefined): Promise<void> {
+    const { store, logger } = this.deps;
+    try {
+      await store.writeState({ version: 1, active, previous: previous?.modelId === active.modelId ? undefined : previous });
+      const removed = await store.prune([active.modelId, ...(previous ? [previous.modelId] : [])]);
+      if (removed.length > 0) logger.debug('removed old model artifacts', { removed });
+    } catch (err) {
+      // The swap itself succeeded; only a restart would bring the old model back.
+      logger.error('could not persist the agent state', { error: describeError(err) });
+    }
+  }
+
+  private async step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    this.throwIfStopping();
+    try {
+      return await fn();
+    } catch (err) {
+      if (this.deps.signal.aborted) throw new SwapFailedError('the agent is stopping', { cause: err });
+      throw new SwapFailedError(`${what}: ${describeError(err)}`, { cause: err });
+    }
+  }
+
+  private throwIfStopping(): void {
+    if (this.deps.signal.aborted) throw new SwapFailedError('the agent is stopping');
+  }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Milliseconds rounded to 0.1: swaps of small models take a few ms, so whole ms would hide them. */
+function ms(value: number): number {
+  return Math.round(value * 10) / 10;
+}

@@ -1,0 +1,33 @@
+import type { ServiceName } from '@hotswap/contracts';
+import type { ArtifactStore, MessageBus } from '@hotswap/infrastructure';
+
+/** What the composition root hands the gateway; everything with I/O or time comes in here. */
+export interface GatewayDeps {
+  /** Request/reply to the services over NATS. */
+  readonly bus: MessageBus;
+  /** Where uploads are staged (`staging/<uuid>`) and signed downloads are served from. */
+  readonly artifacts: ArtifactStore;
+  /** HS256 key of the bearer JWTs (`issueDevToken` signs with the same one). */
+  readonly jwtSecret: string;
+  /** HMAC key of signed artifact download URLs (`signUrl` / `verifySignedUrl`). */
+  readonly urlSigningSecret: string;
+  /** Largest accepted model artifact, in bytes (413 above). */
+  readonly maxUploadBytes: number;
+  /** Current time, for token expiry and download URL expiry. */
+  readonly clock: () => Date;
+  /** Services whose `health` query `/readyz` asks; none by default. */
+  readonly serviceNames?: readonly ServiceName[];
+  /** How long to wait for a service's reply, in milliseconds. Default 5000. */
+  readonly requestTimeoutMs?: number;
+  /**
+   * How long to wait for the registry to take an uploaded artifact (it reads, inspects and moves
+   * it, which grows with the size), in milliseconds. Default 60000.
+   */
+  readonly uploadTimeoutMs?: number;
+}
+
+/** Injection token of the `GatewayDeps`. */
+export const GATEWAY_DEPS = Symbol('GatewayDeps');
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+export const DEFAULT_UPLOAD_TIMEOUT_MS = 60_000;

@@ -1,0 +1,65 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { DownloadArtifactController } from './artifacts/download-artifact/download-artifact.controller.js';
+import { AuthGuard } from './auth/auth.guard.js';
+import { GetDeviceController } from './devices/get-device/get-device.controller.js';
+import { ListDevicesController } from './devices/list-devices/list-devices.controller.js';
+import { CreateDistributionController } from './distributions/create-distribution/create-distribution.controller.js';
+import { GetDistributionStatusController } from './distributions/get-distribution-status/get-distribution-status.controller.js';
+import { HttpErrorFilter } from './errors/http-error.filter.js';
+import { gatewayValidationPipe } from './errors/validation.js';
+import { GATEWAY_DEPS, type GatewayDeps } from './gateway-deps.js';
+import { HealthController } from './health/health.controller.js';
+import { GetModelController } from './models/get-model/get-model.controller.js';
+import { ListModelsController } from './models/list-models/list-models.controller.js';
+import { UploadModelController } from './models/upload-model/upload-model.controller.js';
+import { ServiceClient } from './shared/service-client.js';
+
+const useCaseControllers = [
+  UploadModelController,
+  GetModelController,
+  ListModelsController,
+  CreateDistributionController,
+  GetDistributionStatusController,
+  GetDeviceController,
+  ListDevicesController,
+  DownloadArtifactController,
+  HealthController,
+];
+
+/** Cross-cutting behaviour of every route: token and role checks, DTO validation, one error format. */
+const edgeProviders = [
+  { provide: APP_GUARD, useClass: AuthGuard },
+  { provide: APP_PIPE, useFactory: gatewayValidationPipe },
+  { provide: APP_FILTER, useClass: HttpErrorFilter },
+];
+
+/**
+ * The HTTP gateway: authenticates, validates and forwards to the services over NATS. All I/O and
+ * time come in through `GatewayDeps`.
+ */
+@Module({})
+export class GatewayModule {
+  static register(deps: GatewayDeps): DynamicModule {
+    assertValidDeps(deps);
+    return {
+      module: GatewayModule,
+      controllers: useCaseControllers,
+      providers: [{ provide: GATEWAY_DEPS, useValue: deps }, ServiceClient, ...edgeProviders],
+    };
+  }
+}
+
+function assertValidDeps(deps: GatewayDeps): void {
+  if (deps.jwtSecret.length === 0) throw new TypeError('GatewayDeps.jwtSecret must not be empty');
+  if (deps.urlSigningSecret.length === 0) throw new TypeError('GatewayDeps.urlSigningSecret must not be empty');
+  if (!Number.isSafeInteger(deps.maxUploadBytes) || deps.maxUploadBytes < 1) {
+    throw new RangeError(`GatewayDeps.maxUploadBytes must be a positive integer, got ${deps.maxUploadBytes}`);
+  }
+  for (const name of ['requestTimeoutMs', 'uploadTimeoutMs'] as const) {
+    const value = deps[name];
+    if (value !== undefined && !(Number.isFinite(value) && value >= 1)) {
+      throw new RangeError(`GatewayDeps.${name} must be at least 1, got ${value}`);
+    }
+  }
+}

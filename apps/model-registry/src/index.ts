@@ -1,0 +1,2 @@
+export { ModelRegistryModule } from './model-registry.module.js';
+export { inspectOnnx, inspectArtifact, InvalidArtifactError } from './inspection/artifact-inspector.js';

@@ -1,0 +1,65 @@
+import type { ModelEvent, ModelMetadata, ModelView } from '@hotswap/contracts';
+import type { Projection, SqlExecutor, StoredEvent } from '@hotswap/infrastructure';
+
+/** The registry's read model of models: one row per model version. */
+export const modelsProjection: Projection = {
+  name: 'model-registry.models',
+  migrations: [
+    `CREATE TABLE IF NOT EXISTS registry_models (
+       id text PRIMARY KEY,
+       name text NOT NULL,
+       version text NOT NULL,
+       framework text NOT NULL,
+       status text NOT NULL,
+       checksum text NOT NULL,
+       size_bytes bigint NOT NULL,
+       artifact_key text NOT NULL,
+       metadata jsonb NOT NULL,
+       uploaded_at timestamptz NOT NULL,
+       uploaded_by text NOT NULL
+     )`,
+    `CREATE INDEX IF NOT EXISTS registry_models_name ON registry_models (name)`,
+  ],
+  async apply(tx: SqlExecutor, events: readonly StoredEvent[]): Promise<void> {
+    for (const stored of events) {
+      const event = { type: stored.type, data: stored.data } as ModelEvent;
+      switch (event.type) {
+        case 'ModelUploaded': {
+          const d = event.data;
+          await tx.query(
+            `INSERT INTO registry_models (id, name, version, framework, status, checksum, size_bytes, artifact_key, metadata, uploaded_at, uploaded_by)
+             VALUES ($1, $2, $3, $4, 'Uploaded', $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (id) DO NOTHING`,
+            [d.modelId, d.name, d.version, d.framework, d.sha256, d.sizeBytes, d.artifactKey, JSON.stringify(d.metadata), d.uploadedAt,
+              String(stored.metadata?.['actor'] ?? 'unknown')],
+          );
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  },
+};
+
+export interface ModelRow {
+  id: string; name: string; version: string; framework: ModelView['framework']; status: ModelView['status'];
+  checksum: string; size_bytes: string | number; artifact_key: string; metadata: ModelMetadata | string;
+  uploaded_at: Date | string; uploaded_by: string;
+}
+
+export function toModelView(row: ModelRow): ModelView & { artifactKey: string } {
+  return {
+    id: row.id,
+    name: row.name,
+    version: row.version,
+    framework: row.framework,
+    status: row.status,
+    checksum: row.checksum,
+    sizeBytes: Number(row.size_bytes),
+    metadata: typeof row.metadata === 'string' ? (JSON.parse(row.metadata) as ModelMetadata) : row.metadata,
+    uploadedAt: new Date(row.uploaded_at).toISOString(),
+    uploadedBy: row.uploaded_by,
+    artifactKey: row.artifact_key,
+  };
+}

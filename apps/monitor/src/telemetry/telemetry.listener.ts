@@ -1,0 +1,33 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { DeviceSubjects, deviceIdOfSubject, Queries, queueGroup, Services, TelemetryWindow } from '@hotswap/contracts';
+import { SERVICE_RUNTIME, validateWith, type BusSubscription, type ServiceRuntime } from '@hotswap/infrastructure';
+
+/**
+ * Receives devices' telemetry windows and keeps the latest per device and model. Rollback rules
+ * over these windows arrive with the rollout-strategies issue.
+ */
+@Injectable()
+export class TelemetryListener implements OnModuleInit, OnModuleDestroy {
+  private subscriptions: BusSubscription[] = [];
+  readonly latest = new Map<string, TelemetryWindow>();
+
+  constructor(@Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime) {}
+
+  async onModuleInit(): Promise<void> {
+    const queue = queueGroup(Services.monitor);
+    this.subscriptions = await Promise.all([
+      this.runtime.bus.subscribe(DeviceSubjects.all.telemetry, {
+        queue, validate: validateWith(TelemetryWindow),
+        handler: (window, ctx) => {
+          if (deviceIdOfSubject(ctx.subject) !== window.deviceId) return;
+          this.latest.set(`${window.deviceId}/${window.modelId}`, window);
+        },
+      }),
+      this.runtime.bus.handle(Queries.health(Services.monitor), { queue, validate: (p) => ({ ok: true, value: p }), handler: () => ({ status: 'ok' }) }),
+    ]);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all(this.subscriptions.map((s) => s.close()));
+  }
+}

@@ -1,0 +1,199 @@
+import { invalidIdReason } from '@hotswap/contracts';
+import type {
+  DeviceCameOnline, DeviceCapabilities, DeviceEvent, DeviceModelActivated, DeviceRegistered, DeviceUpdateFailed,
+  DeviceUpdateStarted, DeviceWentOffline,
+} from '@hotswap/contracts';
+import { unknownCommand, type Command, type Decider } from '../decider.js';
+import { InvalidCommandError, NotFoundError } from '../errors.js';
+import { requireNonNegativeNumber, requirePositiveInteger, requireText, requireTimestamp } from '../validation.js';
+import { evolveDevice, initialDeviceState, type DeviceState, type RegisteredDevice } from './device.js';
+
+/** A device announces itself; also sent again on every reconnect, with possibly new attributes. */
+export type RegisterDevice = Command<'RegisterDevice', {
+  readonly deviceId: string;
+  readonly deviceType: string;
+  readonly region: string;
+  readonly capabilities: DeviceCapabilities;
+  /** A set: order and repeats do not matter. */
+  readonly tags: readonly string[];
+}>;
+export type RecordHeartbeat = Command<'RecordHeartbeat', { readonly deviceId: string }>;
+/** The control plane noticed the heartbeats stopped. */
+export type MarkOffline = Command<'MarkOffline', {
+  readonly deviceId: string;
+  /** ISO 8601 time of the last heartbeat seen. */
+  readonly lastHeartbeat: string;
+}>;
+export type StartUpdate = Command<'StartUpdate', {
+  readonly deviceId: string; readonly modelId: string; readonly distributionId: string;
+}>;
+/** The device reports that `modelId` now serves. */
+export type ActivateModel = Command<'ActivateModel', {
+  readonly deviceId: string;
+  readonly modelId: string;
+  readonly distributionId?: string;
+  /** Time from command to the new model serving, as the device measured it. */
+  readonly swapMs: number;
+}>;
+/** The device reports that it could not swap to `modelId` and still serves its current model. */
+export type FailUpdate = Command<'FailUpdate', {
+  readonly deviceId: string; readonly modelId: string; readonly distributionId?: string; readonly reason: string;
+}>;
+
+export type DeviceCommand = RegisterDevice | RecordHeartbeat | MarkOffline | StartUpdate | ActivateModel | FailUpdate;
+
+/** A registration means the device is connected, so anything but Online or Updating comes online. */
+function isConnected(device: RegisteredDevice): boolean {
+  return device.status === 'Online' || device.status === 'Updating';
+}
+
+function validCapabilities(subject: string, capabilities: DeviceCapabilities): DeviceCapabilities {
+  if (typeof capabilities !== 'object' || capabilities === null) {
+    throw new InvalidCommandError(`${subject}: capabilities { cpuCores, gpu, memoryMb, storageMb } are required`);
+  }
+  const { cpuCores, gpu, memoryMb, storageMb } = capabilities;
+  if (typeof gpu !== 'boolean') throw new InvalidCommandError(`${subject}: capabilities.gpu must be true or false`);
+  return {
+    cpuCores: requirePositiveInteger(subject, 'capabilities.cpuCores', cpuCores),
+    gpu,
+    memoryMb: requireNonNegativeNumber(subject, 'capabilities.memoryMb', memoryMb),
+    storageMb: requireNonNegativeNumber(subject, 'capabilities.storageMb', storageMb),
+  };
+}
+
+function validTags(subject: string, tags: readonly string[]): string[] {
+  if (!Array.isArray(tags)) throw new InvalidCommandError(`${subject}: tags must be a list of strings`);
+  tags.forEach((tag, index) => requireText(subject, `tags[${index}]`, tag));
+  return [...new Set(tags)];
+}
+
+function sameAttributes(device: RegisteredDevice, data: Omit<DeviceRegistered['data'], 'registeredAt'>): boolean {
+  const tags = new Set(device.tags);
+  return device.deviceType === data.deviceType
+    && device.region === data.region
+    && device.capabilities.cpuCores === data.capabilities.cpuCores
+    && device.capabilities.gpu === data.capabilities.gpu
+    && device.capabilities.memoryMb === data.capabilities.memoryMb
+    && device.capabilities.storageMb === data.capabilities.storageMb
+    && tags.size === data.tags.length
+    && data.tags.every((tag) => tags.has(tag));
+}
+
+function registerDevice({ data, metadata }: RegisterDevice, state: DeviceState): DeviceEvent[] {
+  const problem = invalidIdReason('device id', data.deviceId);
+  if (problem !== undefined) throw new InvalidCommandError(problem);
+  const subject = `device ${data.deviceId}`;
+  const now = requireTimestamp(subject, 'metadata.now', metadata.now);
+  const attributes = {
+    deviceId: data.deviceId,
+    deviceType: requireText(subject, 'deviceType', data.deviceType),
+    region: requireText(subject, 'region', data.region),
+    capabilities: validCapabilities(subject, data.capabilities),
+    tags: validTags(subject, data.tags),
+  };
+  const registered: DeviceRegistered[] = state.status !== 'Unregistered' && sameAttributes(state, attributes)
+    ? []
+    : [{ type: 'DeviceRegistered', data: { ...attributes, registeredAt: now } }];
+  const cameOnline: DeviceCameOnline[] = state.status !== 'Unregistered' && isConnected(state)
+    ? []
+    : [{ type: 'DeviceCameOnline', data: { deviceId: data.deviceId, at: now } }];
+  return [...registered, ...cameOnline];
+}
+
+/** The registered device a command addresses, or NotFoundError. */
+function registered(state: DeviceState, deviceId: string): RegisteredDevice {
+  if (state.status === 'Unregistered') throw new NotFoundError(`device ${deviceId} is not registered`);
+  return state;
+}
+
+function recordHeartbeat({ data, metadata }: RecordHeartbeat, state: DeviceState): DeviceCameOnline[] {
+  const device = registered(state, data.deviceId);
+  const at = requireTimestamp(`device ${data.deviceId}`, 'metadata.now', metadata.now);
+  // Heartbeats are frequent signals, not facts: only the Offline → Online transition is recorded.
+  return device.status === 'Offline' ? [{ type: 'DeviceCameOnline', data: { deviceId: data.deviceId, at } }] : [];
+}
+
+function markOffline({ data, metadata }: MarkOffline, state: DeviceState): DeviceWentOffline[] {
+  const device = registered(state, data.deviceId);
+  const subject = `device ${data.deviceId}`;
+  const at = requireTimestamp(subject, 'metadata.now', metadata.now);
+  const lastHeartbeat = requireTimestamp(subject, 'lastHeartbeat', data.lastHeartbeat);
+  return device.status === 'Offline' ? [] : [{ type: 'DeviceWentOffline', data: { deviceId: data.deviceId, at, lastHeartbeat } }];
+}
+
+function startUpdate({ data, metadata }: StartUpdate, state: DeviceState): DeviceUpdateStarted[] {
+  const device = registered(state, data.deviceId);
+  const subject = `device ${data.deviceId}`;
+  const at = requireTimestamp(subject, 'metadata.now', metadata.now);
+  const modelId = requireText(subject, 'modelId', data.modelId);
+  const distributionId = requireText(subject, 'distributionId', data.distributionId);
+  // A retried command finds its update already started.
+  if (device.updatingTo?.modelId === modelId && device.updatingTo.distributionId === distributionId) return [];
+  return [{ type: 'DeviceUpdateStarted', data: { deviceId: data.deviceId, modelId, distributionId, at } }];
+}
+
+function activateModel({ data, metadata }: ActivateModel, state: DeviceState): DeviceModelActivated[] {
+  const device = registered(state, data.deviceId);
+  const subject = `device ${data.deviceId}`;
+  const at = requireTimestamp(subject, 'metadata.now', metadata.now);
+  const modelId = requireText(subject, 'modelId', data.modelId);
+  const swapMs = requireNonNegativeNumber(subject, 'swapMs', data.swapMs);
+  if (data.distributionId !== undefined) requireText(subject, 'distributionId', data.distributionId);
+  // A repeated report of the model already serving changes nothing.
+  if (device.currentModelId === modelId && device.updatingTo === undefined) return [];
+  return [{
+    type: 'DeviceModelActivated',
+    data: {
+      deviceId: data.deviceId,
+      modelId,
+      ...(device.currentModelId !== undefined && { previousModelId: device.currentModelId }),
+      ...(data.distributionId !== undefined && { distributionId: data.distributionId }),
+      swapMs,
+      at,
+    },
+  }];
+}
+
+function failUpdate({ data, metadata }: FailUpdate, state: DeviceState): DeviceUpdateFailed[] {
+  registered(state, data.deviceId);
+  const subject = `device ${data.deviceId}`;
+  const at = requireTimestamp(subject, 'metadata.now', metadata.now);
+  const modelId = requireText(subject, 'modelId', data.modelId);
+  const reason = requireText(subject, 'reason', data.reason);
+  if (data.distributionId !== undefined) requireText(subject, 'distributionId', data.distributionId);
+  return [{
+    type: 'DeviceUpdateFailed',
+    data: {
+      deviceId: data.deviceId,
+      modelId,
+      ...(data.distributionId !== undefined && { distributionId: data.distributionId }),
+      reason,
+      at,
+    },
+  }];
+}
+
+export function decideDevice(command: DeviceCommand, state: DeviceState): DeviceEvent[] {
+  switch (command.type) {
+    case 'RegisterDevice':
+      return registerDevice(command, state);
+    case 'RecordHeartbeat':
+      return recordHeartbeat(command, state);
+    case 'MarkOffline':
+      return markOffline(command, state);
+    case 'StartUpdate':
+      return startUpdate(command, state);
+    case 'ActivateModel':
+      return activateModel(command, state);
+    case 'FailUpdate':
+      return failUpdate(command, state);
+    default:
+      return unknownCommand(command);
+  }
+}
+
+export const deviceDecider: Decider<DeviceCommand, DeviceEvent, DeviceState> = {
+  decide: decideDevice,
+  evolve: evolveDevice,
+  initialState: initialDeviceState,
+};

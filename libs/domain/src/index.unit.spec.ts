@@ -1,0 +1,38 @@
+import { describe, expect, it } from '@jest/globals';
+import * as domain from './index.js';
+
+describe('public API of @hotswap/domain', () => {
+  it('exports the deciders, planners, helpers and errors the apps use', () => {
+    expect(Object.keys(domain).sort()).toStrictEqual([
+      'AlreadyExistsError', 'DomainError', 'IllegalStateError', 'InvalidCommandError', 'NotFoundError',
+      'TARGET_STATUSES', 'TERMINAL_DISTRIBUTION_STATUSES',
+      'compareSemver', 'decideDevice', 'decideDistribution', 'decideModel', 'deviceDecider', 'directPlanner',
+      'distributionDecider', 'distributionProgress', 'distributionTargets', 'evolveDevice', 'evolveDistribution',
+      'evolveModel', 'foldEvents', 'initialDeviceState', 'initialDistributionState', 'initialModelState',
+      'isValidSemver', 'modelDecider', 'nextDirect', 'parseSemver', 'planDirect', 'sortVersions', 'targetStateOf',
+    ].sort());
+  });
+
+  it('gives every error the code the edge maps to a status, and keeps the cause', () => {
+    const cause = new Error('root');
+    const errors = [
+      new domain.NotFoundError('nf', { cause }), new domain.AlreadyExistsError('ae'),
+      new domain.IllegalStateError('is'), new domain.InvalidCommandError('ic'),
+    ];
+    expect(errors.map((error) => [error.name, error.code])).toStrictEqual([
+      ['NotFoundError', 'NOT_FOUND'], ['AlreadyExistsError', 'CONFLICT'], ['IllegalStateError', 'CONFLICT'], ['InvalidCommandError', 'BAD_REQUEST'],
+    ]);
+    expect(errors.every((error) => error instanceof domain.DomainError && error instanceof Error)).toBe(true);
+    expect(errors[0].cause).toBe(cause);
+  });
+
+  it('folds events from a given state as well as from the initial one', () => {
+    const registered = {
+      type: 'DeviceRegistered' as const,
+      data: { deviceId: 'a', deviceType: 't', region: 'r', capabilities: { cpuCores: 1, gpu: false, memoryMb: 1, storageMb: 1 }, tags: [], registeredAt: '2025-01-01T00:00:00Z' },
+    };
+    const offline = domain.foldEvents(domain.deviceDecider, [registered]);
+    const online = domain.foldEvents(domain.deviceDecider, [{ type: 'DeviceCameOnline', data: { deviceId: 'a', at: '2025-01-01T00:00:01Z' } }], offline);
+    expect([offline.status, online.status]).toStrictEqual(['Offline', 'Online']);
+  });
+});

@@ -1,0 +1,68 @@
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { LocalFileArtifactStore } from '../artifact-store/index.js';
+import { defineConfig, loadConfig, str } from '../config/index.js';
+import { JetStreamEventStore } from '../event-store/index.js';
+import { MessageBus } from '../messaging/index.js';
+import { PgDatabase, PgliteDatabase, type SqlDatabase } from '../read-model/index.js';
+import { consoleLogger, type ServiceRuntime } from './service-runtime.js';
+
+export const serviceRuntimeConfig = defineConfig({
+  natsUrl: { env: 'NATS_URL', default: 'nats://127.0.0.1:4222', parse: str, description: 'NATS server URL(s), comma-separated' },
+  databaseUrl: { env: 'DATABASE_URL', optional: true, parse: str, secret: true, description: 'PostgreSQL URL of the read models; PGlite under HOTSWAP_DATA_DIR when unset' },
+  dataDir: { env: 'HOTSWAP_DATA_DIR', default: '.hotswap', parse: str, description: 'local data folder (PGlite, local artifacts)' },
+  artifactDir: { env: 'HOTSWAP_ARTIFACT_DIR', optional: true, parse: str, description: 'folder of the local artifact store; <HOTSWAP_DATA_DIR>/artifacts when unset' },
+});
+
+export interface StartedRuntime {
+  readonly runtime: ServiceRuntime;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds a service's runtime from the environment, for a service running as its own process
+ * (a container in docker-compose). Bad configuration throws one ConfigError listing every problem.
+ */
+export async function serviceRuntimeFromEnv(service: string, env: NodeJS.ProcessEnv = process.env): Promise<StartedRuntime> {
+  const config = loadConfig(serviceRuntimeConfig, env);
+  const schema = service.replace(/-/g, '_');
+  const db: SqlDatabase = config.databaseUrl
+    ? await PgDatabase.connect({ connectionString: config.databaseUrl, schema })
+    : await PgliteDatabase.open({ dataDir: join(config.dataDir, service, 'pglite') });
+  const nats = await connect({ servers: config.natsUrl.split(','), name: `hotswap-${service}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  const logger = consoleLogger(service);
+  const runtime: ServiceRuntime = {
+    nats,
+    bus: new MessageBus(nats, { logger }),
+    eventStore: await JetStreamEventStore.fromConnection(nats),
+    db,
+    artifacts: new LocalFileArtifactStore({ rootDir: config.artifactDir ?? join(config.dataDir, 'artifacts') }),
+    clock: () => new Date(),
+    logger,
+  };
+  return {
+    runtime,
+    close: async () => {
+      await runtime.eventStore.close();
+      await nats.drain();
+      await db.close();
+    },
+  };
+}
+
+/** Runs `start` and stops cleanly on SIGINT/SIGTERM; a start-up failure prints one line and exits 1. */
+export function runUntilSignalled(start: () => Promise<() => Promise<void>>): void {
+  start().then((stop) => {
+    let stopping = false;
+    const onSignal = () => {
+      if (stopping) return;
+      stopping = true;
+      void stop().then(() => process.exit(0), (error: unknown) => { console.error(String(error)); process.exit(1); });
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }, (error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  });
+}

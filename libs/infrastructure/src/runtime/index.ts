@@ -1,0 +1,3 @@
+export * from './decider-handler.js';
+export * from './service-runtime.js';
+export * from './bootstrap.js';

@@ -1,0 +1,3 @@
+// Test support, kept out of the main entry and the build: import from '@hotswap/infrastructure/testing'.
+export * from './nats-server.js';
+export * from '../sample-models/onnx-models.js';
