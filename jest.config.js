@@ -9,15 +9,9 @@ export default {
     ...apps.map((name) => project(name, `apps/${name}`)),
     project('e2e', 'test/e2e'),
   ],
-  collectCoverageFrom: [
-    '<rootDir>/libs/*/src/**/*.ts',
-    '<rootDir>/apps/*/src/**/*.ts',
-    '!**/*.spec.ts',
-    '!**/testing/**',
-    '!**/index.ts',
-  ],
   coverageReporters: ['text-summary', 'lcov', 'json-summary'],
   coverageThreshold: {
     './libs/': { lines: 85, statements: 85, branches: 70 },
+    './apps/': { lines: 85, statements: 85, branches: 70 },
   },
 };

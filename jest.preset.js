@@ -7,11 +7,15 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 export function project(name, dir, extra = {}) {
   return {
     displayName: name,
-    rootDir: `${root}${dir}`,
+    // Every project shares the workspace root as rootDir (so coverage sees every file a test
+    // loads, e.g. the services the e2e suite boots) and finds its tests under its own folder.
+    rootDir: root,
+    roots: [`<rootDir>/${dir}`],
     // onnxruntime-node builds tensors from the host realm's typed arrays; this environment shares them.
     testEnvironment: `${root}libs/infrastructure/src/testing/onnx-test-environment.js`,
     extensionsToTreatAsEsm: ['.ts'],
-    testMatch: ['<rootDir>/**/*.spec.ts'],
+    testMatch: ['**/*.spec.ts'],
+    collectCoverageFrom: ['libs/*/src/**/*.ts', 'apps/*/src/**/*.ts', '!**/*.spec.ts', '!**/testing/**', '!**/index.ts', '!**/main.ts'],
     transform: {
       '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: `${root}tsconfig.spec.json` }],
     },

@@ -7,14 +7,21 @@ export class NatsServerMissingError extends Error {
   override readonly name = 'NatsServerMissingError';
 }
 
-/** Finds the nats-server binary: `NATS_SERVER_BIN`, then the PATH, then /usr/sbin. */
-export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string {
-  const candidates = [
-    env['NATS_SERVER_BIN'],
-    ...(env['PATH'] ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'nats-server')),
-    '/usr/sbin/nats-server',
-    '/usr/local/bin/nats-server',
-  ].filter((c): c is string => Boolean(c));
+/** Where distributions install nats-server when it is not on the PATH (Debian puts it in /usr/sbin). */
+export const NATS_SERVER_LOCATIONS = ['/usr/sbin/nats-server', '/usr/local/bin/nats-server'];
+
+/** Finds the nats-server binary: `NATS_SERVER_BIN` when set, else the PATH, then the usual places. */
+export function findNatsServer(env: NodeJS.ProcessEnv = process.env, locations = NATS_SERVER_LOCATIONS): string {
+  const configured = env['NATS_SERVER_BIN'];
+  if (configured) {
+    try {
+      accessSync(configured, constants.X_OK);
+      return configured;
+    } catch {
+      throw new NatsServerMissingError(`NATS_SERVER_BIN=${configured} is not an executable file.`);
+    }
+  }
+  const candidates = [...(env['PATH'] ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'nats-server')), ...locations];
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);

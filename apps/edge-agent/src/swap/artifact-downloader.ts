@@ -148,7 +148,15 @@ async function attempt(url: string, destination: string, have: number, maxBytes:
     },
   });
   const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
-  await pipeline(body, limiter, createWriteStream(destination, { flags: offset > 0 ? 'a' : 'w' }), { signal });
+  const sink = createWriteStream(destination, { flags: offset > 0 ? 'a' : 'w' });
+  try {
+    await pipeline(body, limiter, sink, { signal });
+  } catch (err) {
+    // The pipeline can fail before the file is even opened or closed: wait for it, or a caller
+    // removing the file could see it reappear.
+    if (!sink.closed) await new Promise<void>((resolve) => sink.once('close', () => resolve()));
+    throw err;
+  }
   return written;
 }
 

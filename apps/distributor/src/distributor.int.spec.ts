@@ -1,0 +1,163 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Readable } from 'node:stream';
+import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  Commands, DeviceSubjects, Queries, Streams,
+  type CreatedReply, type DistributionStatusView, type ModelView, type SwapCommand, type SyncReply, type UploadModelCommand,
+} from '@hotswap/contracts';
+import { DeviceRegistryModule } from '@hotswap/device-registry';
+import { generateSigningKeyPair, verifyManifest, verifySignedUrl } from '@hotswap/infrastructure';
+import { makeAddModel, startTestRuntime, type TestRuntime } from '@hotswap/infrastructure/testing';
+import { ModelRegistryModule } from '@hotswap/model-registry';
+import { DistributorModule } from './distributor.module.js';
+
+const keys = generateSigningKeyPair();
+const URL_SECRET = 'url-secret';
+let t: TestRuntime;
+let contexts: INestApplicationContext[];
+let devices: NatsConnection;
+/** What each fake device answers to a swap: the phase it reports after acking. */
+const behaviour = new Map<string, 'swapped' | 'failed' | 'silent'>();
+const received = new Map<string, SwapCommand[]>();
+
+async function boot(module: Parameters<typeof NestFactory.createApplicationContext>[0]) {
+  const context = await NestFactory.createApplicationContext(module, { logger: false });
+  await context.init();
+  contexts.push(context);
+}
+
+/** A device played by the test on raw NATS: registers, acks commands, reports the outcome. */
+async function fakeDevice(deviceId: string, region: string) {
+  await devices.request(DeviceSubjects.register(deviceId), JSON.stringify({
+    deviceId, deviceType: 'edge-gateway', region, capabilities: { cpuCores: 2, gpu: false, memoryMb: 512, storageMb: 1024 },
+  }), { timeout: 5_000 });
+  devices.subscribe(DeviceSubjects.command(deviceId), {
+    callback: (_err, msg) => {
+      const command = msg.json<SwapCommand>();
+      received.set(deviceId, [...(received.get(deviceId) ?? []), command]);
+      msg.respond(JSON.stringify({ commandId: command.commandId, accepted: true }));
+      const outcome = behaviour.get(deviceId) ?? 'swapped';
+      if (outcome === 'silent') return;
+      devices.publish(DeviceSubjects.status(deviceId), JSON.stringify({
+        deviceId, commandId: command.commandId, distributionId: command.distributionId, modelId: command.modelId, phase: outcome,
+        at: t.clock.now().toISOString(), ...(outcome === 'failed' ? { reason: 'checksum mismatch' } : { timings: { totalMs: 12 } }),
+      }));
+    },
+  });
+}
+
+const create = (body: object) =>
+  t.runtime.bus.request<object, CreatedReply>(Commands.createDistribution, { actor: 'olga', strategy: 'Direct', ...body }, { timeoutMs: 10_000 });
+const status = (id: string) => t.runtime.bus.request<{ id: string }, DistributionStatusView>(Queries.getDistributionStatus, { id }, { timeoutMs: 5_000 });
+
+async function eventually<T>(read: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const value = read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function settled(id: string): Promise<DistributionStatusView> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const view = await status(id);
+    if (view.status === 'Succeeded' || view.status === 'Failed') return view;
+    if (Date.now() > deadline) throw new Error(`distribution stayed ${JSON.stringify(view)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+beforeAll(async () => {
+  t = await startTestRuntime();
+  contexts = [];
+  await boot(ModelRegistryModule.register(t.runtime));
+  await boot(DeviceRegistryModule.register(t.runtime));
+  await boot(DistributorModule.register(t.runtime, {
+    artifactBaseUrl: 'http://127.0.0.1:8080', urlSigningSecret: URL_SECRET, manifestPrivateKeyPem: keys.privateKeyPem, commandAckTimeoutMs: 1_000,
+  }));
+  devices = await connect({ servers: t.nats.url });
+  for (const [id, region] of [['d-1', 'us-west-1'], ['d-2', 'us-west-1'], ['d-3', 'eu-central-1']] as const) await fakeDevice(id, region);
+  const bytes = makeAddModel({ addend: 1 });
+  const staged = await t.runtime.artifacts.put('staging/adder', Readable.from([bytes]));
+  await t.runtime.bus.request<UploadModelCommand, ModelView>(Commands.uploadModel, {
+    actor: 'alice', name: 'adder', version: '1.0.0', framework: 'onnx', metadata: {}, stagingKey: 'staging/adder', sha256: staged.sha256, sizeBytes: staged.sizeBytes,
+  }, { timeoutMs: 10_000 });
+}, 60_000);
+
+afterAll(async () => {
+  await devices?.close();
+  for (const context of (contexts ?? []).reverse()) await context.close();
+  await t?.cleanup();
+});
+
+describe('distributor - Direct distribution', () => {
+  it('commands every target with a signed manifest and a signed URL, and succeeds once every device swapped', async () => {
+    const { id, status: initial } = await create({ modelId: 'adder-1.0.0', targetDevices: ['d-1', 'd-2'] });
+    expect(initial).toBe('Running');
+    const view = await settled(id);
+    expect(view).toMatchObject({ status: 'Succeeded', modelId: 'adder-1.0.0', progress: { total: 2, updated: 2, failed: 0, pending: 0 } });
+    expect(view.devices).toEqual([{ deviceId: 'd-1', state: 'Updated', swapMs: 12 }, { deviceId: 'd-2', state: 'Updated', swapMs: 12 }]);
+
+    const command = received.get('d-1')!.at(-1)!;
+    expect(command).toMatchObject({ type: 'swap', modelId: 'adder-1.0.0', distributionId: id });
+    expect(verifyManifest(command.release, keys.publicKeyPem, { now: t.clock.now() })).toEqual({ ok: true });
+    const url = new URL(command.artifactUrl);
+    expect(verifySignedUrl(decodeURIComponent(url.pathname.replace(/^\/artifacts\//, '')), url.searchParams.get('expires')!, url.searchParams.get('sig')!, { now: t.clock.now(), secret: URL_SECRET }))
+      .toEqual({ ok: true });
+    const types = (await t.runtime.eventStore.readStream(Streams.distribution(id))).map((e) => e.type);
+    expect(types).toEqual(['DistributionCreated', 'DistributionStarted', 'TargetUpdateRequested', 'TargetUpdateRequested', 'TargetUpdateSucceeded', 'TargetUpdateSucceeded', 'DistributionSucceeded']);
+  });
+
+  it('fails, naming the device, when a target reports a failed swap', async () => {
+    behaviour.set('d-3', 'failed');
+    const { id } = await create({ modelId: 'adder-1.0.0', targetFilter: { region: 'eu-central-1' } });
+    const view = await settled(id);
+    expect(view).toMatchObject({ status: 'Failed', progress: { total: 1, updated: 0, failed: 1 } });
+    expect(view.devices[0]).toMatchObject({ deviceId: 'd-3', state: 'Failed', reason: 'checksum mismatch' });
+  });
+
+  it('answers sync with a fresh command for the desired model, and with none for a device without one', async () => {
+    const sync = async (deviceId: string, as = deviceId) => (await devices.request(DeviceSubjects.sync(deviceId), JSON.stringify({ deviceId: as }), { timeout: 5_000 })).json<SyncReply & { error?: unknown }>();
+    const reply = await sync('d-1');
+    expect(reply.desired).toMatchObject({ type: 'swap', modelId: 'adder-1.0.0', commandId: received.get('d-1')!.at(-1)!.commandId });
+    expect(verifyManifest(reply.desired!.release, keys.publicKeyPem, { now: t.clock.now() })).toEqual({ ok: true });
+    await devices.request(DeviceSubjects.register('d-new'), JSON.stringify({ deviceId: 'd-new', deviceType: 'x', region: 'r', capabilities: { cpuCores: 1, gpu: false, memoryMb: 1, storageMb: 1 } }), { timeout: 5_000 });
+    expect(await sync('d-new')).toEqual({ desired: null });
+    expect((await sync('d-1', 'd-2')).error).toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
+  it('ignores a status report that speaks for another device', async () => {
+    behaviour.set('d-2', 'silent');
+    const { id } = await create({ modelId: 'adder-1.0.0', targetDevices: ['d-2'] });
+    const command = await eventually(() => received.get('d-2')?.find((c) => c.distributionId === id));
+    const commandId = command.commandId;
+    devices.publish(DeviceSubjects.status('d-1'), JSON.stringify({ deviceId: 'd-2', commandId, distributionId: id, modelId: 'adder-1.0.0', phase: 'swapped', at: t.clock.now().toISOString() }));
+    await eventually(() => t.logs.find((l) => l.message === 'status report speaks for another device'));
+    expect((await status(id)).status).toBe('Running');
+    devices.publish(DeviceSubjects.status('d-2'), JSON.stringify({ deviceId: 'd-2', commandId, distributionId: id, modelId: 'adder-1.0.0', phase: 'swapped', at: t.clock.now().toISOString(), timings: { totalMs: 3 } }));
+    expect((await settled(id)).status).toBe('Succeeded');
+  });
+});
+
+describe('distributor - bad requests', () => {
+  it.each([
+    [{ modelId: 'ghost-9.9.9', targetDevices: ['d-1'] }, 'NOT_FOUND', 'model ghost-9.9.9 not found'],
+    [{ modelId: 'adder-1.0.0', targetDevices: ['d-1', 'nowhere', 'nobody'] }, 'NOT_FOUND', 'unknown devices: nowhere, nobody'],
+    [{ modelId: 'adder-1.0.0' }, 'BAD_REQUEST', 'targetDevices or targetFilter is required'],
+    [{ modelId: 'adder-1.0.0', targetFilter: { region: 'mars-1' } }, 'BAD_REQUEST', 'targetFilter matches no device'],
+    [{ modelId: 'adder-1.0.0', targetDevices: ['d-1'], strategy: 'Canary' }, 'BAD_REQUEST', 'strategy Canary is not supported yet'],
+    [{ modelId: 'adder-1.0.0', targetDevices: ['d.1'] }, 'BAD_REQUEST', 'targetDevices'],
+  ])('refuses %j with %s', async (body, code, message) => {
+    await expect(create(body)).rejects.toMatchObject({ code, message: expect.stringContaining(message) });
+  });
+
+  it('answers NOT_FOUND for the status of an unknown distribution', async () => {
+    await expect(status('dist-none')).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'distribution dist-none not found' });
+  });
+});
