@@ -22,8 +22,9 @@ const boundaries = (extra = {}) => [
   },
 ];
 
-// The composition roots (the embedded default in apps/cli, and the e2e suites) assemble the
-// services, so they alone may import apps' public entries.
+// The composition roots (the embedded default in apps/cli, the e2e suites, and integration specs
+// that boot a service with its real collaborators) assemble services, so they alone may import
+// apps' public entries.
 const APP_ENTRIES = ['gateway', 'model-registry', 'validator', 'distributor', 'device-registry', 'monitor', 'edge-agent', 'cli'].map((a) => `@hotswap/${a}`);
 
 export default [
@@ -38,7 +39,7 @@ export default [
     },
   },
   {
-    files: ['apps/cli/**/*.ts', 'test/**/*.ts'],
+    files: ['apps/cli/**/*.ts', 'test/**/*.ts', 'apps/*/src/**/*.int.spec.ts'],
     rules: { '@nx/enforce-module-boundaries': boundaries({ allow: APP_ENTRIES }) },
   },
   {
