@@ -1,6 +1,5 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { defineConfig, isoDuration, loadConfig, runUntilSignalled, serviceRuntimeFromEnv } from '@hotswap/infrastructure';
+import { defineConfig, isoDuration, loadConfig, runServiceModule } from '@hotswap/infrastructure';
 import { DeviceRegistryModule } from './device-registry.module.js';
 
 const config = defineConfig({
@@ -9,14 +8,4 @@ const config = defineConfig({
 });
 
 // The device registry as its own process (docker-compose); npm start hosts it in the embedded default.
-runUntilSignalled(async () => {
-  const options = loadConfig(config);
-  const { runtime, close } = await serviceRuntimeFromEnv('device-registry');
-  const app = await NestFactory.createApplicationContext(DeviceRegistryModule.register(runtime, options));
-  await app.init();
-  runtime.logger.info('started');
-  return async () => {
-    await app.close();
-    await close();
-  };
-});
+runServiceModule('device-registry', (runtime, options) => DeviceRegistryModule.register(runtime, options), () => loadConfig(config));

@@ -1,28 +1,15 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
-import { NestFactory } from '@nestjs/core';
-import { defineConfig, isoDuration, loadConfig, runUntilSignalled, serviceRuntimeFromEnv, str, url } from '@hotswap/infrastructure';
+import { defineConfig, isoDuration, loadConfig, runServiceModule, str, url } from '@hotswap/infrastructure';
 import { DistributorModule } from './distributor.module.js';
 
 const config = defineConfig({
   artifactBaseUrl: { env: 'HOTSWAP_ARTIFACT_BASE_URL', parse: url, description: 'base URL devices download artifacts from (the gateway)' },
   urlSigningSecret: { env: 'HOTSWAP_URL_SIGNING_SECRET', parse: str, secret: true, description: 'HMAC key of download URLs, shared with the gateway' },
-  manifestPrivateKeyFile: { env: 'HOTSWAP_MANIFEST_PRIVATE_KEY_FILE', parse: str, description: 'Ed25519 private key (PEM file) signing release manifests' },
+  manifestPrivateKeyPem: { env: 'HOTSWAP_MANIFEST_PRIVATE_KEY_FILE', parse: (path) => readFileSync(path, 'utf8'), description: 'Ed25519 private key (PEM file) signing release manifests' },
   urlTtlMs: { env: 'HOTSWAP_DOWNLOAD_URL_TTL', default: 'PT1H', parse: isoDuration, description: 'how long a download URL stays valid' },
   manifestTtlMs: { env: 'HOTSWAP_MANIFEST_TTL', default: 'P7D', parse: isoDuration, description: 'how long a signed release manifest stays valid' },
 });
 
 // The distributor as its own process (docker-compose); npm start hosts it in the embedded default.
-runUntilSignalled(async () => {
-  const { manifestPrivateKeyFile, ...options } = loadConfig(config);
-  const { runtime, close } = await serviceRuntimeFromEnv('distributor');
-  const app = await NestFactory.createApplicationContext(DistributorModule.register(runtime, {
-    ...options, manifestPrivateKeyPem: readFileSync(manifestPrivateKeyFile, 'utf8'),
-  }));
-  await app.init();
-  runtime.logger.info('started');
-  return async () => {
-    await app.close();
-    await close();
-  };
-});
+runServiceModule('distributor', (runtime, options) => DistributorModule.register(runtime, options), () => loadConfig(config));

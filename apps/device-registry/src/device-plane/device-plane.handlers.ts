@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@ne
 import {
   DeviceAnnouncement, DeviceStatusReport, DeviceSubjects, deviceIdOfSubject, Heartbeat, queueGroup, Services, type RegisterReply,
 } from '@hotswap/contracts';
-import { SERVICE_RUNTIME, validateWith, type BusSubscription, type MessageContext, type ServiceRuntime } from '@hotswap/infrastructure';
+import { closeAll, SERVICE_RUNTIME, validateWith, type BusSubscription, type MessageContext, type ServiceRuntime } from '@hotswap/infrastructure';
 import { DeviceCommands } from '../device-commands.js';
 import { DevicesReadModel } from '../projections/devices/devices.read-model.js';
 
@@ -73,6 +73,6 @@ export class DevicePlaneHandlers implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all(this.subscriptions.map((s) => s.close()));
+    await closeAll(this.subscriptions);
   }
 }

@@ -1,18 +1,10 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ListDevicesQueryDto, Queries, queueGroup, Services, type ListDevicesQuery } from '@hotswap/contracts';
+import { NotFoundError } from '@hotswap/domain';
 import {
-  SERVICE_RUNTIME, validateWith, type BusSubscription, type ServiceRuntime, type ValidationResult,
+  closeAll, SERVICE_RUNTIME, serveHealth, validateById, validateWith, type BusSubscription, type ServiceRuntime, type ValidationResult,
 } from '@hotswap/infrastructure';
 import { DevicesReadModel } from '../projections/devices/devices.read-model.js';
-
-class NotFound extends Error {
-  readonly code = 'NOT_FOUND';
-}
-
-const byId = (payload: unknown): ValidationResult<{ id: string }> => {
-  const id = (payload as { id?: unknown } | null)?.id;
-  return typeof id === 'string' && id.length > 0 ? { ok: true, value: { id } } : { ok: false, reason: 'id must be a non-empty string' };
-};
 
 /** `ids` (internal callers resolving targets) on top of the public list filters. */
 const listQuery = async (payload: unknown): Promise<ValidationResult<ListDevicesQuery & { ids?: string[] }>> => {
@@ -36,19 +28,19 @@ export class DeviceQueriesHandler implements OnModuleInit, OnModuleDestroy {
     const { bus } = this.runtime;
     this.subscriptions = await Promise.all([
       bus.handle(Queries.getDevice, {
-        queue, validate: byId,
+        queue, validate: validateById,
         handler: async ({ id }) => {
           const device = await this.devices.get(id);
-          if (!device) throw new NotFound(`device ${id} not found`);
+          if (!device) throw new NotFoundError(`device ${id} not found`);
           return device;
         },
       }),
       bus.handle(Queries.listDevices, { queue, validate: listQuery, handler: (q) => this.devices.list(q) }),
-      bus.handle(Queries.health(Services.deviceRegistry), { queue, validate: (p) => ({ ok: true, value: p }), handler: () => ({ status: 'ok' }) }),
+      serveHealth(bus, Queries.health(Services.deviceRegistry), queue),
     ]);
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all(this.subscriptions.map((s) => s.close()));
+    await closeAll(this.subscriptions);
   }
 }

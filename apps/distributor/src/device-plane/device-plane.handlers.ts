@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@ne
 import {
   DeviceStatusReport, DeviceSubjects, deviceIdOfSubject, queueGroup, Services, SyncRequest, type SyncReply,
 } from '@hotswap/contracts';
-import { SERVICE_RUNTIME, validateWith, type BusSubscription, type ServiceRuntime } from '@hotswap/infrastructure';
+import { closeAll, SERVICE_RUNTIME, validateWith, type BusSubscription, type ServiceRuntime } from '@hotswap/infrastructure';
 import { DistributionCommands } from '../distribution-commands.js';
 import { DesiredState } from '../dispatch/desired-state.js';
 import { SwapCommands } from '../dispatch/swap-commands.js';
@@ -53,6 +53,6 @@ export class DistributorDevicePlane implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all(this.subscriptions.map((s) => s.close()));
+    await closeAll(this.subscriptions);
   }
 }

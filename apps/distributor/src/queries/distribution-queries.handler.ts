@@ -1,17 +1,8 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Queries, queueGroup, Services, type DistributionStatusView } from '@hotswap/contracts';
-import { distributionProgress, distributionTargets, type DistributionState } from '@hotswap/domain';
-import { SERVICE_RUNTIME, type BusSubscription, type ServiceRuntime, type ValidationResult } from '@hotswap/infrastructure';
+import { distributionProgress, distributionTargets, NotFoundError, type DistributionState } from '@hotswap/domain';
+import { closeAll, SERVICE_RUNTIME, serveHealth, validateById, type BusSubscription, type ServiceRuntime } from '@hotswap/infrastructure';
 import { DistributionCommands } from '../distribution-commands.js';
-
-class NotFound extends Error {
-  readonly code = 'NOT_FOUND';
-}
-
-const byId = (payload: unknown): ValidationResult<{ id: string }> => {
-  const id = (payload as { id?: unknown } | null)?.id;
-  return typeof id === 'string' && id.length > 0 && id.length <= 100 ? { ok: true, value: { id } } : { ok: false, reason: 'id must be a non-empty string' };
-};
 
 /** The status view is folded from the distribution's own stream: always current, no lag. */
 export function toStatusView(state: Exclude<DistributionState, { status: 'Empty' }>): DistributionStatusView {
@@ -45,18 +36,18 @@ export class DistributionQueriesHandler implements OnModuleInit, OnModuleDestroy
     const queue = queueGroup(Services.distributor);
     this.subscriptions = await Promise.all([
       this.runtime.bus.handle(Queries.getDistributionStatus, {
-        queue, validate: byId,
+        queue, validate: validateById,
         handler: async ({ id }) => {
           const state = await this.distributions.state(id);
-          if (state.status === 'Empty') throw new NotFound(`distribution ${id} not found`);
+          if (state.status === 'Empty') throw new NotFoundError(`distribution ${id} not found`);
           return toStatusView(state);
         },
       }),
-      this.runtime.bus.handle(Queries.health(Services.distributor), { queue, validate: (p) => ({ ok: true, value: p }), handler: () => ({ status: 'ok' }) }),
+      serveHealth(this.runtime.bus, Queries.health(Services.distributor), queue),
     ]);
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all(this.subscriptions.map((s) => s.close()));
+    await closeAll(this.subscriptions);
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { DeviceSubjects, deviceIdOfSubject, Queries, queueGroup, Services, TelemetryWindow } from '@hotswap/contracts';
-import { SERVICE_RUNTIME, validateWith, type BusSubscription, type ServiceRuntime } from '@hotswap/infrastructure';
+import { closeAll, SERVICE_RUNTIME, serveHealth, validateWith, type BusSubscription, type ServiceRuntime } from '@hotswap/infrastructure';
 
 /**
  * Receives devices' telemetry windows and keeps the latest per device and model. Rollback rules
@@ -23,11 +23,11 @@ export class TelemetryListener implements OnModuleInit, OnModuleDestroy {
           this.latest.set(`${window.deviceId}/${window.modelId}`, window);
         },
       }),
-      this.runtime.bus.handle(Queries.health(Services.monitor), { queue, validate: (p) => ({ ok: true, value: p }), handler: () => ({ status: 'ok' }) }),
+      serveHealth(this.runtime.bus, Queries.health(Services.monitor), queue),
     ]);
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all(this.subscriptions.map((s) => s.close()));
+    await closeAll(this.subscriptions);
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Queries, queueGroup, Services, type ModelEvent } from '@hotswap/contracts';
-import { SERVICE_RUNTIME, type BusSubscription, type ServiceRuntime, type Subscription } from '@hotswap/infrastructure';
+import { SERVICE_RUNTIME, serveHealth, type BusSubscription, type ServiceRuntime, type Subscription } from '@hotswap/infrastructure';
 
 /**
  * Listens for uploaded models. The validation pipeline (load, latency, accuracy, quality gates)
@@ -25,9 +25,7 @@ export class ModelUploadedListener implements OnModuleInit, OnModuleDestroy {
       },
       onError: (error) => this.runtime.logger.error('validator subscription failed', { error: String(error) }),
     });
-    this.health = await this.runtime.bus.handle(Queries.health(Services.validator), {
-      queue: queueGroup(Services.validator), validate: (p) => ({ ok: true, value: p }), handler: () => ({ status: 'ok' }),
-    });
+    this.health = await serveHealth(this.runtime.bus, Queries.health(Services.validator), queueGroup(Services.validator));
   }
 
   async onModuleDestroy(): Promise<void> {

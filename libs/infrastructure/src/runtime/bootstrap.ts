@@ -1,4 +1,7 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { connect } from '@nats-io/transport-node';
 import { LocalFileArtifactStore } from '../artifact-store/index.js';
 import { defineConfig, loadConfig, str } from '../config/index.js';
@@ -26,6 +29,7 @@ export interface StartedRuntime {
 export async function serviceRuntimeFromEnv(service: string, env: NodeJS.ProcessEnv = process.env): Promise<StartedRuntime> {
   const config = loadConfig(serviceRuntimeConfig, env);
   const schema = service.replace(/-/g, '_');
+  if (!config.databaseUrl) await mkdir(join(config.dataDir, service), { recursive: true });
   const db: SqlDatabase = config.databaseUrl
     ? await PgDatabase.connect({ connectionString: config.databaseUrl, schema })
     : await PgliteDatabase.open({ dataDir: join(config.dataDir, service, 'pglite') });
@@ -64,5 +68,28 @@ export function runUntilSignalled(start: () => Promise<() => Promise<void>>): vo
   }, (error: unknown) => {
     console.error(error instanceof Error ? error.message : String(error));
     process.exit(1);
+  });
+}
+
+/**
+ * The `main.ts` of a NATS-only service: builds its runtime from the environment, boots its Nest
+ * module, and stops both on SIGINT/SIGTERM.
+ */
+export function runServiceModule<Options = undefined>(
+  service: string,
+  module: (runtime: ServiceRuntime, options: Options) => DynamicModule,
+  /** Reads the service's own configuration, before anything connects. */
+  configure: () => Options = () => undefined as Options,
+): void {
+  runUntilSignalled(async () => {
+    const options = configure();
+    const { runtime, close } = await serviceRuntimeFromEnv(service);
+    const app = await NestFactory.createApplicationContext(module(runtime, options));
+    await app.init();
+    runtime.logger.info('started');
+    return async () => {
+      await app.close();
+      await close();
+    };
   });
 }

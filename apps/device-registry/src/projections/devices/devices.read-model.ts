@@ -1,26 +1,12 @@
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { DeviceView, ListDevicesQuery, Page } from '@hotswap/contracts';
-import { ProjectionRunner, SERVICE_RUNTIME, type ServiceRuntime } from '@hotswap/infrastructure';
+import { ProjectedReadModel, SERVICE_RUNTIME, type ServiceRuntime } from '@hotswap/infrastructure';
 import { devicesProjection, toDeviceView, type DeviceRow } from './devices.projection.js';
 
 @Injectable()
-export class DevicesReadModel implements OnModuleInit, OnModuleDestroy {
-  private readonly runner: ProjectionRunner;
-
-  constructor(@Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime) {
-    this.runner = new ProjectionRunner({ store: runtime.eventStore, db: runtime.db, projection: devicesProjection });
-  }
-
-  async onModuleInit(): Promise<void> {
-    await this.runner.start();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.runner.stop();
-  }
-
-  waitFor(position: bigint): Promise<void> {
-    return this.runner.waitForPosition(position, 10_000);
+export class DevicesReadModel extends ProjectedReadModel {
+  constructor(@Inject(SERVICE_RUNTIME) runtime: ServiceRuntime) {
+    super(runtime, devicesProjection);
   }
 
   async get(id: string): Promise<DeviceView | undefined> {

@@ -1,28 +1,13 @@
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { ListModelsQuery, ModelArtifactView, ModelView, Page } from '@hotswap/contracts';
-import { ProjectionRunner, SERVICE_RUNTIME, type ServiceRuntime } from '@hotswap/infrastructure';
+import { ProjectedReadModel, SERVICE_RUNTIME, type ServiceRuntime } from '@hotswap/infrastructure';
 import { modelsProjection, toModelView, type ModelRow } from './models.projection.js';
 
 /** Projects model events into `registry_models` and answers reads from it. */
 @Injectable()
-export class ModelsReadModel implements OnModuleInit, OnModuleDestroy {
-  private readonly runner: ProjectionRunner;
-
-  constructor(@Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime) {
-    this.runner = new ProjectionRunner({ store: runtime.eventStore, db: runtime.db, projection: modelsProjection });
-  }
-
-  async onModuleInit(): Promise<void> {
-    await this.runner.start();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.runner.stop();
-  }
-
-  /** Read-your-writes: resolves once the projection has applied `position`. */
-  waitFor(position: bigint): Promise<void> {
-    return this.runner.waitForPosition(position, 10_000);
+export class ModelsReadModel extends ProjectedReadModel {
+  constructor(@Inject(SERVICE_RUNTIME) runtime: ServiceRuntime) {
+    super(runtime, modelsProjection);
   }
 
   async get(id: string): Promise<ModelView | undefined> {
