@@ -7,3 +7,4 @@ export * from './signing/index.js';
 export * from './config/index.js';
 export * from './runtime/index.js';
 export * from './sample-models/onnx-models.js';
+export * from './nats-auth/index.js';
