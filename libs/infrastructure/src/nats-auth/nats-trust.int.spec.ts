@@ -57,11 +57,11 @@ describe('per-device NATS credentials on an operator-mode nats-server', () => {
   it('lets a device take its own commands and ack them, and a service use JetStream', async () => {
     const service = await connectAs(await mintServiceCredentials(trust, 'distributor'));
     const deviceA = await connectAs(await mintDeviceCredentials(trust, 'dev-a'));
-    deviceA.subscribe(DeviceSubjects.command('dev-a'), { callback: (_e, msg) => msg.respond('ack') });
+    deviceA.subscribe(DeviceSubjects.command('dev-a'), { callback: (_e, msg) => { msg.respond('ack'); } });
     await deviceA.flush();
     expect((await service.request(DeviceSubjects.command('dev-a'), 'swap', { timeout: 5_000 })).string()).toBe('ack');
 
-    service.subscribe(DeviceSubjects.sync('dev-a'), { callback: (_e, msg) => msg.respond('{"desired":null}') });
+    service.subscribe(DeviceSubjects.sync('dev-a'), { callback: (_e, msg) => { msg.respond('{"desired":null}'); } });
     await service.flush();
     expect((await deviceA.request(DeviceSubjects.sync('dev-a'), '{}', { timeout: 5_000 })).string()).toBe('{"desired":null}');
 
@@ -81,7 +81,7 @@ describe('per-device NATS credentials on an operator-mode nats-server', () => {
     const errors: Error[] = [];
     const service = await connectAs(await mintServiceCredentials(trust, 'registry'));
     const seen: string[] = [];
-    service.subscribe('hotswap.device.*.status', { callback: (_e, msg) => seen.push(msg.subject) });
+    service.subscribe('hotswap.device.*.status', { callback: (_e, msg) => { seen.push(msg.subject); } });
     await service.flush();
     const deviceA = await connectAs(await mintDeviceCredentials(trust, 'dev-a3'), errors);
     deviceA.publish(DeviceSubjects.status('dev-b3'), '{}');
