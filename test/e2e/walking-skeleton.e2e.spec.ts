@@ -51,6 +51,17 @@ function upload(name: string, version: string, bytes: Buffer, framework = 'onnx'
   return api('/api/v1/models', { method: 'POST', body: form });
 }
 
+/** Distribution needs a validated model (the default): waits for the validator's verdict on the upload. */
+async function waitForValidated(modelId: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await api(`/api/v1/models/${modelId}`);
+    if (body?.status === 'Validated') return;
+    if (body?.status === 'Rejected' || Date.now() > deadline) throw new Error(`model ${modelId} is ${body?.status}, not Validated`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function waitForStatus(id: string, wanted: DistributionStatusView['status'][], timeoutMs = 60_000): Promise<DistributionStatusView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -108,6 +119,10 @@ describe('walking skeleton: upload, distribute Direct, hot-swap on two edge agen
     const uploaded = await upload('adder', '1.0.0', makeAddModel({ addend: 1 }));
     expect(uploaded.status).toBe(202);
     expect(uploaded.body).toMatchObject({ id: 'adder-1.0.0', status: 'Uploaded', framework: 'onnx' });
+    await waitForValidated('adder-1.0.0');
+    const report = await api('/api/v1/models/adder-1.0.0/validation-report');
+    expect(report.body).toMatchObject({ modelId: 'adder-1.0.0', status: 'Passed', ranOn: 'validator' });
+    expect(report.body.checks.every((c: { passed: boolean }) => c.passed)).toBe(true);
 
     const created = await api('/api/v1/distributions', {
       method: 'POST', body: JSON.stringify({ modelId: 'adder-1.0.0', strategy: 'Direct', targetDevices: ['e2e-dev-a', 'e2e-dev-b'] }),
@@ -124,6 +139,7 @@ describe('walking skeleton: upload, distribute Direct, hot-swap on two edge agen
 
   it('swaps v1 for v2 under continuous inference with zero failures and a single switch', async () => {
     expect((await upload('adder', '2.0.0', makeAddModel({ addend: 2 }))).status).toBe(202);
+    await waitForValidated('adder-2.0.0');
     const answers: number[] = [];
     let failures = 0;
     let running = true;
@@ -161,6 +177,7 @@ describe('walking skeleton: upload, distribute Direct, hot-swap on two edge agen
   it('a device offline during the rollout serves its last model on restart, then converges through sync', async () => {
     await agents[1]!.stop();
     expect((await upload('adder', '3.0.0', makeAddModel({ addend: 3 }))).status).toBe(202);
+    await waitForValidated('adder-3.0.0');
     const created = await api('/api/v1/distributions', {
       method: 'POST', body: JSON.stringify({ modelId: 'adder-3.0.0', strategy: 'Direct', targetDevices: ['e2e-dev-a', 'e2e-dev-b'] }),
     });

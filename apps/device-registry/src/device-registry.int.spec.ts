@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { DeviceSubjects, Queries, Streams, type DeviceView, type Page } from '@hotswap/contracts';
+import { decode } from '@nats-io/jwt';
+import { Commands, DeviceSubjects, Queries, Streams, type DeviceRegistration, type DeviceView, type Page } from '@hotswap/contracts';
+import { createNatsTrust } from '@hotswap/infrastructure';
 import { startTestRuntime, type TestRuntime } from '@hotswap/infrastructure/testing';
 import { DeviceRegistryModule } from './device-registry.module.js';
 import { OfflineDetector } from './offline-detection/offline-detector.js';
@@ -39,7 +41,7 @@ async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boole
 beforeAll(async () => {
   t = await startTestRuntime();
   app = await NestFactory.createApplicationContext(
-    DeviceRegistryModule.register(t.runtime, { offlineAfterMs: OFFLINE_AFTER_MS, offlineCheckIntervalMs: 3_600_000 }),
+    DeviceRegistryModule.register(t.runtime, { offlineAfterMs: OFFLINE_AFTER_MS, offlineCheckIntervalMs: 3_600_000, natsTrust: await createNatsTrust() }),
     { logger: false },
   );
   await app.init();
@@ -131,5 +133,37 @@ describe('device registry - swap progress', () => {
     report('upd-2', 'failed', { reason: 'checksum mismatch' });
     await eventually(() => eventTypes('upd-2'), (types) => types.includes('DeviceUpdateFailed'));
     expect(await getDevice('upd-2')).toMatchObject({ status: 'Online', currentModelId: null });
+  });
+});
+
+describe('device registry - registration through the API', () => {
+  const registerDevice = (body: object) => t.runtime.bus.request<object, DeviceRegistration>(Commands.registerDevice, {
+    actor: 'admin', deviceType: 'edge-sensor', region: 'eu-central-1', capabilities: { cpuCores: 1, gpu: false, memoryMb: 256, storageMb: 512 }, ...body,
+  }, { timeoutMs: 5_000 });
+
+  it('records the device Offline until it connects, and issues credentials limited to its own subjects', async () => {
+    const registration = await registerDevice({ id: 'api-1', tags: ['field'] });
+    expect(registration.id).toBe('api-1');
+    expect(registration.inboxPrefix).toBe('_INBOX_api-1');
+    const jwt = /-----BEGIN NATS USER JWT-----\n(.+)\n/.exec(registration.token)?.[1];
+    const claims = decode<{ pub: { allow: string[] }; sub: { allow: string[] } }>(jwt!);
+    expect(claims.nats.pub?.allow).toEqual(['hotswap.device.api-1.>']);
+    expect(claims.nats.sub?.allow).toEqual(['hotswap.device.api-1.>', '_INBOX_api-1.>']);
+    expect(await getDevice('api-1')).toMatchObject({ status: 'Offline', tags: ['field'], region: 'eu-central-1' });
+    expect(await eventTypes('api-1')).toEqual(['DeviceRegistered']);
+
+    expect(await register('api-1')).toEqual({ accepted: true, deviceId: 'api-1' });
+    expect((await getDevice('api-1')).status).toBe('Online');
+  });
+
+  it('generates an id when none is given', async () => {
+    const registration = await registerDevice({});
+    expect(registration.id).toMatch(/^dev-[0-9a-f]{12}$/);
+    expect((await getDevice(registration.id)).status).toBe('Offline');
+  });
+
+  it('refuses a registration with bad fields, naming them', async () => {
+    await expect(registerDevice({ id: 'bad.id', capabilities: { cpuCores: 0, gpu: 'no' } }))
+      .rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/id must be letters[\s\S]*cpuCores[\s\S]*gpu/) });
   });
 });

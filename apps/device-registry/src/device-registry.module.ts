@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@hotswap/infrastructure';
+import { RegisterDeviceHandler } from './commands/register-device/register-device.handler.js';
 import { DeviceCommands } from './device-commands.js';
 import { DevicePlaneHandlers } from './device-plane/device-plane.handlers.js';
 import { DEVICE_REGISTRY_OPTIONS, defaultDeviceRegistryOptions, type DeviceRegistryOptions } from './device-registry.options.js';
@@ -15,7 +16,7 @@ export class DeviceRegistryModule {
       providers: [
         { provide: SERVICE_RUNTIME, useValue: runtime },
         { provide: DEVICE_REGISTRY_OPTIONS, useValue: { ...defaultDeviceRegistryOptions, ...options } },
-        DevicesReadModel, DeviceCommands, DevicePlaneHandlers, DeviceQueriesHandler, OfflineDetector,
+        DevicesReadModel, DeviceCommands, DevicePlaneHandlers, DeviceQueriesHandler, OfflineDetector, RegisterDeviceHandler,
       ],
       exports: [OfflineDetector],
     };

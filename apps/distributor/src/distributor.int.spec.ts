@@ -7,17 +7,20 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
   Commands, DeviceSubjects, Queries, Streams,
   type CreatedReply, type DistributionStatusView, type ModelView, type SwapCommand, type SyncReply, type UploadModelCommand,
+  type ValidationStartedReply,
 } from '@hotswap/contracts';
 import { DeviceRegistryModule } from '@hotswap/device-registry';
 import { generateSigningKeyPair, verifyManifest, verifySignedUrl } from '@hotswap/infrastructure';
-import { makeAddModel, startTestRuntime, type TestRuntime } from '@hotswap/infrastructure/testing';
+import { makeAddModel, makeSlowModel, startTestRuntime, type TestRuntime } from '@hotswap/infrastructure/testing';
 import { ModelRegistryModule } from '@hotswap/model-registry';
+import { ValidatorModule } from '@hotswap/validator';
 import { DistributorModule } from './distributor.module.js';
 
 const keys = generateSigningKeyPair();
 const URL_SECRET = 'url-secret';
 let t: TestRuntime;
 let contexts: INestApplicationContext[];
+let validator: INestApplicationContext;
 let devices: NatsConnection;
 /** What each fake device answers to a swap: the phase it reports after acking. */
 const behaviour = new Map<string, 'swapped' | 'failed' | 'silent'>();
@@ -27,6 +30,7 @@ async function boot(module: Parameters<typeof NestFactory.createApplicationConte
   const context = await NestFactory.createApplicationContext(module, { logger: false });
   await context.init();
   contexts.push(context);
+  return context;
 }
 
 /** A device played by the test on raw NATS: registers, acks commands, reports the outcome. */
@@ -73,21 +77,40 @@ async function settled(id: string): Promise<DistributionStatusView> {
   }
 }
 
+const model = (id: string) => t.runtime.bus.request<{ id: string }, ModelView>(Queries.getModel, { id }, { timeoutMs: 5_000 });
+
+/** Polls the registry until the model has one of `statuses`. */
+async function modelStatus(id: string, statuses: ModelView['status'][]): Promise<ModelView['status']> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const { status: current } = await model(id);
+    if (statuses.includes(current)) return current;
+    if (Date.now() > deadline) throw new Error(`model ${id} stayed ${current}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function uploadModel(name: string, version: string, bytes: Buffer): Promise<void> {
+  const staged = await t.runtime.artifacts.put(`staging/${name}-${version}`, Readable.from([bytes]));
+  await t.runtime.bus.request<UploadModelCommand, ModelView>(Commands.uploadModel, {
+    actor: 'alice', name, version, framework: 'onnx', metadata: {}, stagingKey: `staging/${name}-${version}`, sha256: staged.sha256, sizeBytes: staged.sizeBytes,
+  }, { timeoutMs: 10_000 });
+}
+
 beforeAll(async () => {
   t = await startTestRuntime();
   contexts = [];
+  // Validation is required (the default), so the validator runs too and every model is validated on upload.
   await boot(ModelRegistryModule.register(t.runtime));
+  validator = await boot(ValidatorModule.register(t.runtime));
   await boot(DeviceRegistryModule.register(t.runtime));
   await boot(DistributorModule.register(t.runtime, {
     artifactBaseUrl: 'http://127.0.0.1:8080', urlSigningSecret: URL_SECRET, manifestPrivateKeyPem: keys.privateKeyPem, commandAckTimeoutMs: 1_000,
   }));
   devices = await connect({ servers: t.nats.url });
   for (const [id, region] of [['d-1', 'us-west-1'], ['d-2', 'us-west-1'], ['d-3', 'eu-central-1']] as const) await fakeDevice(id, region);
-  const bytes = makeAddModel({ addend: 1 });
-  const staged = await t.runtime.artifacts.put('staging/adder', Readable.from([bytes]));
-  await t.runtime.bus.request<UploadModelCommand, ModelView>(Commands.uploadModel, {
-    actor: 'alice', name: 'adder', version: '1.0.0', framework: 'onnx', metadata: {}, stagingKey: 'staging/adder', sha256: staged.sha256, sizeBytes: staged.sizeBytes,
-  }, { timeoutMs: 10_000 });
+  await uploadModel('adder', '1.0.0', makeAddModel({ addend: 1 }));
+  expect(await modelStatus('adder-1.0.0', ['Validated', 'Rejected'])).toBe('Validated');
 }, 60_000);
 
 afterAll(async () => {
@@ -155,6 +178,36 @@ describe('distributor - bad requests', () => {
     [{ modelId: 'adder-1.0.0', targetDevices: ['d.1'] }, 'BAD_REQUEST', 'targetDevices'],
   ])('refuses %j with %s', async (body, code, message) => {
     await expect(create(body)).rejects.toMatchObject({ code, message: expect.stringContaining(message) });
+  });
+
+  it('refuses a model that failed validation with CONFLICT listing the failing checks', async () => {
+    await uploadModel('slow', '1.0.0', makeSlowModel({ addend: 1, size: 256, depth: 16 }));
+    await modelStatus('slow-1.0.0', ['Validated', 'Rejected']);
+    const { validationId } = await t.runtime.bus.request<object, ValidationStartedReply>(Commands.validateModel, {
+      actor: 'olga', modelId: 'slow-1.0.0', thresholds: { latencyP99Ms: 0.001 },
+    }, { timeoutMs: 10_000 });
+    expect(validationId).toBeDefined();
+    expect(await modelStatus('slow-1.0.0', ['Rejected'])).toBe('Rejected');
+
+    const refused = create({ modelId: 'slow-1.0.0', targetDevices: ['d-1'] });
+    await expect(refused).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringMatching(/^model slow-1\.0\.0 failed validation and cannot be distributed; failing checks: latencyP99Ms: [\d.]+ \(threshold 0\.001\)$/),
+      details: { status: 'Rejected', failedChecks: [expect.objectContaining({ name: 'latencyP99Ms', threshold: 0.001, passed: false })] },
+    });
+  });
+
+  it('refuses a model that is not validated yet with CONFLICT naming its status, and distributes it once validated', async () => {
+    // With the validator stopped the upload stays Uploaded; restarted, it validates what it missed.
+    await validator.close();
+    await uploadModel('pending', '1.0.0', makeAddModel({ addend: 4 }));
+    expect((await model('pending-1.0.0')).status).toBe('Uploaded');
+    await expect(create({ modelId: 'pending-1.0.0', targetDevices: ['d-1'] })).rejects.toMatchObject({
+      code: 'CONFLICT', message: 'model pending-1.0.0 is Uploaded, not Validated; only validated models can be distributed', details: { status: 'Uploaded' },
+    });
+    validator = await boot(ValidatorModule.register(t.runtime));
+    await modelStatus('pending-1.0.0', ['Validated']);
+    await expect(create({ modelId: 'pending-1.0.0', targetDevices: ['d-1'] })).resolves.toMatchObject({ status: 'Running' });
   });
 
   it('answers NOT_FOUND for the status of an unknown distribution', async () => {

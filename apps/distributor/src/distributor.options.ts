@@ -11,6 +11,11 @@ export interface DistributorOptions {
   readonly manifestTtlMs: number;
   /** How long to wait for a device to ack a command before relying on `sync`. */
   readonly commandAckTimeoutMs: number;
+  /**
+   * Only `Validated` models may be distributed (409 otherwise, listing a rejected model's failing
+   * checks). Default true; turn off only for development.
+   */
+  readonly requireValidation: boolean;
 }
 
 export const DISTRIBUTOR_OPTIONS = Symbol.for('hotswap.distributor.options');
@@ -19,4 +24,5 @@ export const defaultDistributorOptions = {
   urlTtlMs: 60 * 60_000,
   manifestTtlMs: 7 * 24 * 60 * 60_000,
   commandAckTimeoutMs: 5_000,
+  requireValidation: true,
 } satisfies Partial<DistributorOptions>;

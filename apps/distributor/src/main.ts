@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
-import { defineConfig, isoDuration, loadConfig, runServiceModule, str, url } from '@hotswap/infrastructure';
+import { bool, defineConfig, isoDuration, loadConfig, runServiceModule, str, url } from '@hotswap/infrastructure';
 import { DistributorModule } from './distributor.module.js';
 
 const config = defineConfig({
@@ -9,6 +9,7 @@ const config = defineConfig({
   manifestPrivateKeyPem: { env: 'HOTSWAP_MANIFEST_PRIVATE_KEY_FILE', parse: (path) => readFileSync(path, 'utf8'), description: 'Ed25519 private key (PEM file) signing release manifests' },
   urlTtlMs: { env: 'HOTSWAP_DOWNLOAD_URL_TTL', default: 'PT1H', parse: isoDuration, description: 'how long a download URL stays valid' },
   manifestTtlMs: { env: 'HOTSWAP_MANIFEST_TTL', default: 'P7D', parse: isoDuration, description: 'how long a signed release manifest stays valid' },
+  requireValidation: { env: 'HOTSWAP_REQUIRE_VALIDATION', default: 'true', parse: bool, description: 'distribute only Validated models (409 otherwise)' },
 });
 
 // The distributor as its own process (docker-compose); npm start hosts it in the embedded default.

@@ -3,6 +3,7 @@ import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { GatewayModule } from './gateway.module.js';
+import { failIncompleteBodies } from './models/upload-model/incomplete-body.js';
 import type { GatewayDeps } from './gateway-deps.js';
 
 /** Largest JSON request body; a distribution may list up to 10 000 target devices. */
@@ -28,6 +29,7 @@ export async function createGatewayApp(deps: GatewayDeps, options: GatewayListen
   });
   app.useBodyParser('json', { limit: MAX_JSON_BODY });
   app.disable('x-powered-by');
+  failIncompleteBodies(app.getHttpServer());
   await app.listen(options.port, options.host);
   return app;
 }

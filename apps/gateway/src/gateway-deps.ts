@@ -15,6 +15,8 @@ export interface GatewayDeps {
   readonly maxUploadBytes: number;
   /** Current time, for token expiry and download URL expiry. */
   readonly clock: () => Date;
+  /** SHA-256 (hex) of the accepted device registration API keys (`X-Api-Key`); none by default. */
+  readonly registrationApiKeySha256?: readonly string[];
   /** Services whose `health` query `/readyz` asks; none by default. */
   readonly serviceNames?: readonly ServiceName[];
   /** How long to wait for a service's reply, in milliseconds. Default 5000. */

@@ -9,19 +9,24 @@ import { GetDistributionStatusController } from './distributions/get-distributio
 import { HttpErrorFilter } from './errors/http-error.filter.js';
 import { gatewayValidationPipe } from './errors/validation.js';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway-deps.js';
+import { RegisterDeviceController } from './devices/register-device/register-device.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { GetModelController } from './models/get-model/get-model.controller.js';
+import { GetValidationReportController } from './models/get-validation-report/get-validation-report.controller.js';
 import { ListModelsController } from './models/list-models/list-models.controller.js';
 import { UploadModelController } from './models/upload-model/upload-model.controller.js';
+import { ValidateModelController } from './models/validate-model/validate-model.controller.js';
 import { ServiceClient } from './shared/service-client.js';
 
 const useCaseControllers = [
   UploadModelController,
   GetModelController,
   ListModelsController,
+  ValidateModelController, GetValidationReportController,
   CreateDistributionController,
   GetDistributionStatusController,
   GetDeviceController,
+  RegisterDeviceController,
   ListDevicesController,
   DownloadArtifactController,
   HealthController,

@@ -8,6 +8,7 @@ import {
 } from '@hotswap/contracts';
 import { RemoteError } from '@hotswap/infrastructure';
 import { makeAddModel, startTestRuntime, type TestRuntime } from '@hotswap/infrastructure/testing';
+import { buildZip } from './inspection/fixtures.js';
 import { ModelRegistryModule } from './model-registry.module.js';
 
 let t: TestRuntime;
@@ -70,7 +71,7 @@ describe('model registry - upload', () => {
     ['text declared as onnx', Buffer.from('definitely not protobuf'), 'onnx', /not an ONNX/],
     ['an empty protobuf declared as onnx', Buffer.from([0x08, 0x00]), 'onnx', /ir_version is missing|not an ONNX model/],
     ['text declared as pytorch', Buffer.from('hello'), 'pytorch', /does not have the zip or pickle layout/],
-    ['an ONNX file declared as zip', makeAddModel({ addend: 1 }), 'zip', /does not have the zip layout/],
+    ['an ONNX file declared as zip', makeAddModel({ addend: 1 }), 'zip', /declared zip, but the artifact is an ONNX model/],
   ] as const)('refuses %s with BAD_REQUEST and leaves nothing behind', async (_label, bytes, framework, message) => {
     const { error, staged } = await upload('broken', '1.0.0', bytes, framework);
     expect(error?.code).toBe('BAD_REQUEST');
@@ -80,7 +81,7 @@ describe('model registry - upload', () => {
   });
 
   it('accepts PyTorch zip and pickle layouts and a plain zip', async () => {
-    const zip = Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(20)]);
+    const zip = buildZip([{ name: 'archive/data.pkl', data: Buffer.from([0x80, 0x02, 0x7d]) }]);
     expect((await upload('torch-zip', '1.0.0', zip, 'pytorch')).view?.framework).toBe('pytorch');
     expect((await upload('torch-pickle', '1.0.0', Buffer.from([0x80, 0x02, 0x7d]), 'pytorch')).view?.framework).toBe('pytorch');
     expect((await upload('bundle', '1.0.0', zip, 'zip')).view?.framework).toBe('zip');

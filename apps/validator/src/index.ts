@@ -1,2 +1,2 @@
 export { ValidatorModule } from './validator.module.js';
-export { ModelUploadedListener } from './model-uploaded/model-uploaded.listener.js';
+export type { ValidatorOptions } from './validator.options.js';

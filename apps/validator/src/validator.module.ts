@@ -1,10 +1,34 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { resolveThresholds } from '@hotswap/domain';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@hotswap/infrastructure';
-import { ModelUploadedListener } from './model-uploaded/model-uploaded.listener.js';
+import { ValidateModelHandler } from './commands/validate-model/validate-model.handler.js';
+import { ModelCommands } from './pipeline/model-commands.js';
+import { ValidationPipeline } from './pipeline/validation-pipeline.js';
+import { ValidationWorker } from './pipeline/validation-worker.js';
+import { ValidationReports } from './projections/validation-reports/validation-reports.read-model.js';
+import { ValidationReportQueriesHandler } from './queries/get-validation-report/validation-report-queries.handler.js';
+import { defaultValidatorOptions, VALIDATOR_OPTIONS, type ValidatorOptions } from './validator.options.js';
 
+/** The validator: validates every uploaded model once, re-validates on request, serves the reports. */
 @Module({})
 export class ValidatorModule {
-  static register(runtime: ServiceRuntime): DynamicModule {
-    return { module: ValidatorModule, providers: [{ provide: SERVICE_RUNTIME, useValue: runtime }, ModelUploadedListener], exports: [ModelUploadedListener] };
+  static register(runtime: ServiceRuntime, options: ValidatorOptions = {}): DynamicModule {
+    const resolved = { ...defaultValidatorOptions, ...options };
+    // A bad default fails at boot with the same message a bad request override gets.
+    resolveThresholds('ValidatorOptions', options.thresholds);
+    for (const name of ['benchmarkInferences', 'warmupInferences'] as const) {
+      const value = resolved[name];
+      if (!Number.isSafeInteger(value) || value < (name === 'benchmarkInferences' ? 1 : 0)) {
+        throw new RangeError(`ValidatorOptions.${name} must be an integer >= ${name === 'benchmarkInferences' ? 1 : 0}, got ${value}`);
+      }
+    }
+    return {
+      module: ValidatorModule,
+      providers: [
+        { provide: SERVICE_RUNTIME, useValue: runtime },
+        { provide: VALIDATOR_OPTIONS, useValue: resolved },
+        ModelCommands, ValidationPipeline, ValidationWorker, ValidationReports, ValidateModelHandler, ValidationReportQueriesHandler,
+      ],
+    };
   }
 }

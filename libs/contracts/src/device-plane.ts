@@ -42,6 +42,32 @@ export function canonicalManifest(m: ReleaseManifest): string {
   return JSON.stringify([m.modelId, m.name, m.version, m.sha256, m.sizeBytes, m.createdAt, m.expiresAt]);
 }
 
+/**
+ * The control plane's signed permission to go back to an older model. Devices refuse a manifest
+ * older than the one they run (rollback protection) unless the command carries one of these naming
+ * that exact artifact; `expiresAt` bounds how long a captured instruction can be replayed.
+ */
+export class RollbackInstruction {
+  /** The model to roll back to (the command's `modelId`). */
+  @IsString() @MaxLength(200) modelId!: string;
+  /** The target artifact's SHA-256 (the manifest's `sha256`). */
+  @Matches(SHA256_HEX, { message: 'sha256 must be 64 lowercase hex characters' }) sha256!: string;
+  @IsISO8601() issuedAt!: string;
+  @IsISO8601() expiresAt!: string;
+  @IsOptional() @IsString() @MaxLength(500) reason?: string;
+}
+
+export class SignedRollback {
+  @IsDefined() @ValidateNested() @Type(() => RollbackInstruction) instruction!: RollbackInstruction;
+  /** Base64 Ed25519 signature over `canonicalRollback(instruction)`, by the manifest key. */
+  @IsBase64() signature!: string;
+}
+
+/** The bytes a rollback signature covers; the leading tag keeps it distinct from a manifest's. */
+export function canonicalRollback(r: RollbackInstruction): string {
+  return JSON.stringify(['hotswap-rollback', r.modelId, r.sha256, r.issuedAt, r.expiresAt, r.reason ?? null]);
+}
+
 /** control plane → device on `.cmd`: load this model and swap it in. */
 export class SwapCommand {
   @IsIn(['swap']) type!: 'swap';
@@ -51,6 +77,8 @@ export class SwapCommand {
   @IsUrl({ require_tld: false, protocols: ['http', 'https'] }) artifactUrl!: string;
   @IsDefined() @ValidateNested() @Type(() => SignedManifest) release!: SignedManifest;
   @IsISO8601() issuedAt!: string;
+  /** Present when the model is older than the one it replaces: the signed permission to roll back. */
+  @IsOptional() @ValidateNested() @Type(() => SignedRollback) rollback?: SignedRollback;
 }
 
 /** The device's reply to a command: accepted (it will report progress on `.status`) or not. */
@@ -100,6 +128,19 @@ export class LatencySummary {
   @IsNumber() @Min(0) p99!: number;
 }
 
+/**
+ * Upper bounds (inclusive, ms) of the latency histogram buckets of every telemetry window; a last
+ * bucket counts what lies above the last bound.
+ */
+export const LATENCY_HISTOGRAM_BOUNDS_MS = [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] as const;
+
+/** Every inference of a window by latency: `counts[i]` are those in (`boundsMs[i-1]`, `boundsMs[i]`]. */
+export class LatencyHistogram {
+  @IsArray() @ArrayMaxSize(100) @IsNumber({}, { each: true }) boundsMs!: number[];
+  /** `boundsMs.length + 1` counts; the last is above the last bound. */
+  @IsArray() @ArrayMaxSize(101) @IsInt({ each: true }) @Min(0, { each: true }) counts!: number[];
+}
+
 /** device → control plane on `.telemetry`: one aggregated window of inferences. */
 export class TelemetryWindow {
   @Matches(DEVICE_ID_PATTERN) deviceId!: string;
@@ -109,7 +150,11 @@ export class TelemetryWindow {
   @IsInt() @Min(0) count!: number;
   @IsInt() @Min(0) errors!: number;
   @ValidateNested() @Type(() => LatencySummary) latencyMs!: LatencySummary;
+  @IsOptional() @ValidateNested() @Type(() => LatencyHistogram) histogram?: LatencyHistogram;
+  /** Share of labelled inferences whose output matched the label; present when labels came. */
   @IsOptional() @IsNumber() @Min(0) @Max(1) accuracy?: number;
+  /** How many inferences of the window came with a label (the denominator of `accuracy`). */
+  @IsOptional() @IsInt() @Min(0) labelled?: number;
 }
 
 /** device → control plane on `.register`, a request. */

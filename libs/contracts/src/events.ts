@@ -1,5 +1,7 @@
+import type { ValidationReportView } from './messages.js';
 import type {
-  DeviceCapabilities, Framework, RollbackPolicy, Strategy, SuccessCriteria, TensorSpec,
+  DeviceCapabilities, Framework, RollbackPolicy, Strategy, SuccessCriteria, TensorSpec, ValidationStepResult,
+  ValidationThresholds,
 } from './vocabulary.js';
 
 /**
@@ -43,7 +45,37 @@ export type ModelUploaded = DomainEvent<'ModelUploaded', {
   readonly uploadedAt: string;
 }>;
 
-export type ModelEvent = ModelUploaded;
+/** A validation run began; the model is `Validating` until it is validated or rejected. */
+export type ModelValidationStarted = DomainEvent<'ModelValidationStarted', {
+  readonly modelId: string;
+  /** Identifies the run; its steps and outcome carry it. */
+  readonly validationId: string;
+  /** What started it: the upload, or a `POST /models/{id}/validate`. */
+  readonly trigger: 'upload' | 'request';
+  /** The thresholds in force, defaults filled in. */
+  readonly thresholds: Required<ValidationThresholds>;
+  readonly datasetId?: string;
+  /** Where the load test and benchmark run: `validator`, or a device id. */
+  readonly ranOn: string;
+  readonly at: string;
+}>;
+/** One step of a validation run finished (or was skipped), with what it measured. */
+export type ModelValidationStepRecorded = DomainEvent<'ModelValidationStepRecorded', {
+  readonly modelId: string;
+  readonly validationId: string;
+  readonly result: ValidationStepResult;
+  readonly at: string;
+}>;
+/** Every check of the quality gate passed: the model may be distributed. */
+export type ModelValidated = DomainEvent<'ModelValidated', {
+  readonly modelId: string; readonly validationId: string; readonly report: ValidationReportView; readonly at: string;
+}>;
+/** A check failed (or could not run): the model may not be distributed while validation is required. */
+export type ModelRejected = DomainEvent<'ModelRejected', {
+  readonly modelId: string; readonly validationId: string; readonly report: ValidationReportView; readonly at: string;
+}>;
+
+export type ModelEvent = ModelUploaded | ModelValidationStarted | ModelValidationStepRecorded | ModelValidated | ModelRejected;
 
 // ── Device ───────────────────────────────────────────────────────────────────
 export type DeviceRegistered = DomainEvent<'DeviceRegistered', {
@@ -117,6 +149,10 @@ export type HotSwapEventType = HotSwapEvent['type'];
 
 export const EVENT_SCHEMA_VERSIONS: { readonly [T in HotSwapEventType]: number } = {
   ModelUploaded: 1,
+  ModelValidationStarted: 1,
+  ModelValidationStepRecorded: 1,
+  ModelValidated: 1,
+  ModelRejected: 1,
   DeviceRegistered: 1,
   DeviceCameOnline: 1,
   DeviceWentOffline: 1,

@@ -1,6 +1,7 @@
 import type { ModelMetadata } from './events.js';
 import type {
-  DeviceCapabilities, DeviceStatus, DistributionStatus, Framework, ModelStatus, RollbackPolicy, Strategy, SuccessCriteria,
+  DeviceCapabilities, DeviceStatus, DistributionStatus, Framework, LatencyPercentiles, ModelStatus, RollbackPolicy, Strategy,
+  SuccessCriteria, ValidationCheck, ValidationStatus, ValidationStepResult, ValidationThresholds,
 } from './vocabulary.js';
 
 /**
@@ -24,6 +25,47 @@ export interface UploadModelCommand extends Actor {
   readonly metadata: ModelMetadata;
 }
 
+/** `validate-model`: (re-)validate a model, optionally with stricter or looser thresholds. */
+export interface ValidateModelCommand extends Actor {
+  readonly modelId: string;
+  /** Overrides of the validator's default thresholds, for this run only. */
+  readonly thresholds?: ValidationThresholds;
+  /** A labelled dataset for the accuracy step. */
+  readonly datasetId?: string;
+}
+
+/** The reply to `validate-model` (HTTP 202): the run started; poll the report. */
+export interface ValidationStartedReply extends CreatedReply {
+  readonly validationId: string;
+}
+
+/**
+ * The report of a model's latest validation run (`GET /api/v1/models/{id}/validation-report`).
+ * Measurements are `null` when the step measuring them did not run (no runtime for the format, or
+ * the run stopped at a failed step); `notes` says why.
+ */
+export interface ValidationReportView {
+  readonly modelId: string;
+  readonly validationId: string;
+  readonly status: ValidationStatus;
+  readonly latencyMs: LatencyPercentiles | null;
+  readonly throughputPerSec: number | null;
+  readonly memoryMb: number | null;
+  /** Only when a dataset was attached. */
+  readonly accuracy?: number;
+  readonly errorRate: number | null;
+  /** Empty while running; every check of the quality gate once finished. */
+  readonly checks: readonly ValidationCheck[];
+  /** The thresholds in force, defaults filled in. */
+  readonly thresholds: Required<ValidationThresholds>;
+  readonly steps: readonly ValidationStepResult[];
+  /** `validator`, or the id of the device that ran the load test and benchmark. */
+  readonly ranOn: string;
+  readonly notes: readonly string[];
+  readonly startedAt: string;
+  readonly finishedAt?: string;
+}
+
 export interface TargetFilter {
   readonly region?: string;
   readonly deviceType?: string;
@@ -37,6 +79,24 @@ export interface CreateDistributionCommand extends Actor {
   readonly targetFilter?: TargetFilter;
   readonly successCriteria?: SuccessCriteria;
   readonly rollbackPolicy?: RollbackPolicy;
+}
+
+export interface RegisterDeviceCommand extends Actor {
+  /** Chosen by the caller, or generated (`dev-<random>`). */
+  readonly id?: string;
+  readonly deviceType: string;
+  readonly region: string;
+  readonly capabilities: DeviceCapabilities;
+  readonly tags?: readonly string[];
+}
+
+/** `201` of `POST /api/v1/devices`: the device's id and its NATS credentials. */
+export interface DeviceRegistration {
+  readonly id: string;
+  /** The device's NATS `.creds` (user JWT + seed), allowed only its own subjects. */
+  readonly token: string;
+  /** The inbox prefix the device must connect with. */
+  readonly inboxPrefix: string;
 }
 
 export interface CreatedReply {

@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min,
+  ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsNumber, IsOptional, IsPositive, IsString, Matches, Max, MaxLength, Min,
   ValidateNested, IsObject,
 } from 'class-validator';
+import { DeviceCapabilitiesDto } from './device-plane.js';
 import { DEVICE_ID_PATTERN, MODEL_NAME_PATTERN, SEMVER_PATTERN } from './ids.js';
 import {
   DEVICE_STATUSES, FRAMEWORKS, MODEL_STATUSES, ROLLBACK_POLICIES, STRATEGIES,
@@ -66,4 +67,43 @@ export class CreateDistributionDto {
   @IsOptional() @IsObject() @ValidateNested() @Type(() => TargetFilterDto) targetFilter?: TargetFilterDto;
   @IsOptional() @IsObject() @ValidateNested() @Type(() => SuccessCriteriaDto) successCriteria?: SuccessCriteriaDto;
   @IsOptional() @IsIn(ROLLBACK_POLICIES) rollbackPolicy?: RollbackPolicy;
+}
+
+/** `POST /api/v1/devices`. */
+export class RegisterDeviceDto {
+  @IsOptional() @Matches(DEVICE_ID_PATTERN, { message: 'id must be letters, digits, "_" or "-", starting with a letter or digit (max 100)' })
+  id?: string;
+  @IsString() @MaxLength(100) deviceType!: string;
+  @IsString() @MaxLength(100) region!: string;
+  @IsObject() @ValidateNested() @Type(() => DeviceCapabilitiesDto) capabilities!: DeviceCapabilitiesDto;
+  @IsOptional() @IsArray() @ArrayMaxSize(50) @IsString({ each: true }) tags?: string[];
+}
+
+const finite = { allowNaN: false, allowInfinity: false } as const;
+
+/** Per-request overrides of the quality gate (`POST /models/{id}/validate`); see `ValidationThresholds`. */
+export class ValidationThresholdsDto {
+  @IsOptional() @IsNumber(finite, { message: 'latencyP99Ms must be a number of milliseconds' })
+  @IsPositive({ message: 'latencyP99Ms must be > 0 (milliseconds)' })
+  latencyP99Ms?: number;
+  @IsOptional() @IsNumber(finite, { message: 'minThroughputPerSec must be a number of inferences per second' })
+  @Min(0, { message: 'minThroughputPerSec must be >= 0 (inferences per second)' })
+  minThroughputPerSec?: number;
+  @IsOptional() @IsNumber(finite, { message: 'maxMemoryMb must be a number of megabytes' })
+  @IsPositive({ message: 'maxMemoryMb must be > 0 (megabytes)' })
+  maxMemoryMb?: number;
+  @IsOptional() @IsNumber(finite, { message: 'minAccuracyRatio must be a number' })
+  @Min(0, { message: 'minAccuracyRatio must be between 0 and 1' }) @Max(1, { message: 'minAccuracyRatio must be between 0 and 1' })
+  minAccuracyRatio?: number;
+  @IsOptional() @IsNumber(finite, { message: 'maxErrorRate must be a number' })
+  @Min(0, { message: 'maxErrorRate must be between 0 and 1' }) @Max(1, { message: 'maxErrorRate must be between 0 and 1' })
+  maxErrorRate?: number;
+}
+
+/** The body of `POST /api/v1/models/{id}/validate`; both fields are optional. */
+export class ValidateModelDto {
+  @IsOptional() @IsObject({ message: 'thresholds must be an object' }) @ValidateNested() @Type(() => ValidationThresholdsDto)
+  thresholds?: ValidationThresholdsDto;
+  @IsOptional() @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, { message: 'datasetId must be a dataset id (letters, digits, ".", "_" or "-", max 200)' })
+  datasetId?: string;
 }

@@ -20,6 +20,9 @@ export type ServiceName = (typeof Services)[keyof typeof Services];
 export const Commands = {
   uploadModel: `hotswap.cmd.${Services.modelRegistry}.upload-model`,
   createDistribution: `hotswap.cmd.${Services.distributor}.create-distribution`,
+  /** An operator or a provisioning system registers a device ahead of its first connection. */
+  registerDevice: `hotswap.cmd.${Services.deviceRegistry}.register-device`,
+  validateModel: `hotswap.cmd.${Services.validator}.validate-model`,
 } as const;
 
 export const Queries = {
@@ -30,6 +33,8 @@ export const Queries = {
   getDevice: `hotswap.qry.${Services.deviceRegistry}.get-device`,
   listDevices: `hotswap.qry.${Services.deviceRegistry}.list-devices`,
   getDistributionStatus: `hotswap.qry.${Services.distributor}.get-distribution-status`,
+  /** The latest validation report of a model (`{ id }` = model id). */
+  getValidationReport: `hotswap.qry.${Services.validator}.get-validation-report`,
   health: (service: ServiceName) => `hotswap.qry.${service}.health`,
 } as const;
 

@@ -43,3 +43,87 @@ export interface SuccessCriteria {
   readonly minAccuracy?: number;
   readonly maxErrorRate?: number;
 }
+
+/** The steps of the validation pipeline, in the order they run. */
+export const VALIDATION_STEPS = ['artifact', 'load', 'benchmark', 'accuracy'] as const;
+export type ValidationStep = (typeof VALIDATION_STEPS)[number];
+
+/**
+ * How one validation step ended: `Completed` (it ran and measured; the quality gate judges the
+ * numbers), `Failed` (it could not do its job: checksum mismatch, load error) or `Skipped` (no
+ * runtime for the format, no dataset, or an earlier step failed); `detail` says why.
+ */
+export const VALIDATION_STEP_OUTCOMES = ['Completed', 'Failed', 'Skipped'] as const;
+export type ValidationStepOutcome = (typeof VALIDATION_STEP_OUTCOMES)[number];
+
+/** The status of a validation report (API: `GET /models/{id}/validation-report`). */
+export const VALIDATION_STATUSES = ['Running', 'Passed', 'Failed'] as const;
+export type ValidationStatus = (typeof VALIDATION_STATUSES)[number];
+
+/**
+ * Quality-gate thresholds; each key is also the name of the check it drives. Unset keys take the
+ * defaults of the specification (p99 < 100 ms, > 10 inferences/s, < 2048 MB, accuracy > 90% of the
+ * baseline, error rate < 1%).
+ */
+export interface ValidationThresholds {
+  /** The 99th-percentile latency must be below this, in milliseconds. */
+  readonly latencyP99Ms?: number;
+  /** Throughput must be above this, in inferences per second. */
+  readonly minThroughputPerSec?: number;
+  /** The memory footprint (load + benchmark) must be below this, in MB (MiB). */
+  readonly maxMemoryMb?: number;
+  /** Accuracy must be above this fraction of the baseline's accuracy (0..1). */
+  readonly minAccuracyRatio?: number;
+  /** The fraction of failed inferences must be below this (0..1). */
+  readonly maxErrorRate?: number;
+}
+
+/** One quality-gate check: what it demanded, what was measured, and whether it passed. */
+export interface ValidationCheck {
+  /** A threshold key (`latencyP99Ms`, …) or a structural check (`checksum`, `format`, `runtimeAvailable`, `load`). */
+  readonly name: string;
+  readonly threshold: number | string | boolean;
+  /** `null` when the step that measures it did not run. */
+  readonly actual: number | string | boolean | null;
+  readonly passed: boolean;
+}
+
+/** Latency percentiles in milliseconds. */
+export interface LatencyPercentiles {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+}
+
+/** What a validation step measured; each step fills the fields it is about. */
+export interface ValidationMeasurements {
+  /** SHA-256 of the stored bytes (artifact step). */
+  readonly sha256?: string;
+  /** The format found in the bytes, e.g. `onnx` (artifact step). */
+  readonly format?: string;
+  /** Time to create the inference session, in ms (load step). */
+  readonly loadMs?: number;
+  /** Resident-memory growth of the validator, in MB (load and benchmark steps). */
+  readonly memoryMb?: number;
+  readonly inferences?: number;
+  readonly latencyMs?: LatencyPercentiles;
+  readonly throughputPerSec?: number;
+  /** Process CPU time over wall time during the benchmark, in percent of one core. */
+  readonly cpuPercent?: number;
+  /** Failed inferences / inferences (benchmark step). */
+  readonly errorRate?: number;
+  /** Fraction of dataset samples answered correctly (accuracy step). */
+  readonly accuracy?: number;
+  /** Accuracy of the baseline (latest validated version of the same name), when there is one. */
+  readonly baselineAccuracy?: number;
+}
+
+/** The result of one validation step, as recorded in `ModelValidationStepRecorded`. */
+export interface ValidationStepResult {
+  readonly step: ValidationStep;
+  readonly outcome: ValidationStepOutcome;
+  readonly durationMs: number;
+  /** Why it failed or was skipped, in a sentence. */
+  readonly detail?: string;
+  readonly measurements: ValidationMeasurements;
+}

@@ -5,10 +5,15 @@ export { AlreadyExistsError, DomainError, IllegalStateError, InvalidCommandError
 export type { Semver } from './semver.js';
 export { compareSemver, isValidSemver, parseSemver, sortVersions } from './semver.js';
 
-export type { ModelDetails, ModelState } from './model/model.js';
+export type { ModelDetails, ModelState, ValidationRun } from './model/model.js';
 export { evolveModel, initialModelState } from './model/model.js';
-export type { ModelCommand, UploadModel } from './model/decide.js';
+export type { CompleteValidation, ModelCommand, RecordValidationStep, StartValidation, UploadModel } from './model/decide.js';
 export { decideModel, modelDecider } from './model/decide.js';
+export type { QualityGateInput, ReportInput } from './validation/quality-gate.js';
+export {
+  DEFAULT_VALIDATION_THRESHOLDS, describeFailedChecks, measurementsOf, qualityGate, resolveThresholds, RUNNABLE_FRAMEWORKS,
+  validationReport,
+} from './validation/quality-gate.js';
 
 export type { DeviceState, PendingUpdate, RegisteredDevice } from './device/device.js';
 export { evolveDevice, initialDeviceState } from './device/device.js';

@@ -10,6 +10,8 @@ describe('public API of @hotswap/domain', () => {
       'distributionDecider', 'distributionProgress', 'distributionTargets', 'evolveDevice', 'evolveDistribution',
       'evolveModel', 'foldEvents', 'initialDeviceState', 'initialDistributionState', 'initialModelState',
       'isValidSemver', 'modelDecider', 'nextDirect', 'parseSemver', 'planDirect', 'sortVersions', 'targetStateOf',
+      'DEFAULT_VALIDATION_THRESHOLDS', 'RUNNABLE_FRAMEWORKS', 'describeFailedChecks', 'measurementsOf', 'qualityGate',
+      'resolveThresholds', 'validationReport',
     ].sort());
   });
 

@@ -8,3 +8,4 @@ export * from './config/index.js';
 export * from './runtime/index.js';
 export * from './sample-models/onnx-models.js';
 export * from './nats-auth/index.js';
+export * from './observability/index.js';

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { defaultFleetSpecs, FleetSimulator, jsonLogger } from '@hotswap/edge-agent';
 import { int, loadConfig, LocalFileArtifactStore, PgliteDatabase, str } from '@hotswap/infrastructure';
 import { startControlPlane } from '../embedded/control-plane.js';
-import { defaultDataDir, loadLocalSecrets } from '../embedded/local-secrets.js';
+import { defaultDataDir, loadLocalSecrets, sha256Hex } from '../embedded/local-secrets.js';
 import { startNatsServer } from '../embedded/nats-server-process.js';
 
 const devConfig = {
@@ -11,6 +11,7 @@ const devConfig = {
   host: { env: 'HOST', default: '127.0.0.1', parse: str, description: 'HTTP listen address' },
   natsPort: { env: 'HOTSWAP_NATS_PORT', default: '4322', parse: int({ min: 1, max: 65535 }), description: 'port of the embedded nats-server' },
   devices: { env: 'HOTSWAP_SIMULATED_DEVICES', default: '12', parse: int({ min: 0, max: 1000 }), description: 'how many simulated devices to start' },
+  syntheticLoad: { env: 'HOTSWAP_SYNTHETIC_LOAD', default: '2', parse: int({ min: 0, max: 10_000 }), description: 'synthetic inferences per second on each simulated device with a model (0: none)' },
 };
 
 /**
@@ -23,7 +24,7 @@ export async function dev(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfig(devConfig, env);
   const dataDir = resolve(defaultDataDir(env));
   mkdirSync(dataDir, { recursive: true });
-  const secrets = loadLocalSecrets(dataDir, env);
+  const secrets = await loadLocalSecrets(dataDir, env);
 
   const nats = await startNatsServer({ host: '127.0.0.1', port: config.natsPort, storeDir: join(dataDir, 'nats') });
   const stops: Array<() => Promise<void>> = [nats.stop];
@@ -37,7 +38,7 @@ export async function dev(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       natsUrl: nats.url,
       db,
       artifacts: new LocalFileArtifactStore({ rootDir: join(dataDir, 'artifacts') }),
-      secrets,
+      secrets: { ...secrets, registrationApiKeySha256: [sha256Hex(secrets.registrationApiKey)] },
       http: { host: config.host, port: config.port },
       quiet: true,
     });
@@ -46,6 +47,7 @@ export async function dev(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       natsServers: nats.url,
       dataDir: join(dataDir, 'devices'),
       manifestPublicKeyPem: secrets.manifestPublicKeyPem,
+      syntheticLoadPerSec: config.syntheticLoad,
       logger: jsonLogger({ component: 'simulated-device' }, 'warn'),
     });
     stops.push(() => fleet.stop());
@@ -54,6 +56,7 @@ export async function dev(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const readyMs = Math.round(performance.now() - startedAt);
     console.log(`HotSwap is ready in ${readyMs} ms: API and dashboard on ${controlPlane.url}, NATS on ${nats.url}, ${config.devices} simulated devices, data in ${dataDir}`);
     console.log('Get a token with: npx hotswap token --role Admin');
+    console.log(`Register devices with: X-Api-Key from ${join(dataDir, 'keys', 'registration-api-key')}`);
   } catch (error) {
     await stopAll();
     throw error;

@@ -35,6 +35,6 @@ export async function token(args: readonly string[], env: NodeJS.ProcessEnv = pr
     }
   }
   if (roles.length === 0) throw new UsageError(`--role is required (${ROLES.join(', ')})`);
-  const { jwtSecret } = loadLocalSecrets(resolve(defaultDataDir(env)), env);
+  const { jwtSecret } = await loadLocalSecrets(resolve(defaultDataDir(env)), env);
   return issueDevToken({ secret: jwtSecret, subject, roles, ttlSeconds });
 }

@@ -5,7 +5,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Services } from '@hotswap/contracts';
 import {
   consoleLogger, JetStreamEventStore, MessageBus,
-  type ArtifactStore, type Clock, type ServiceRuntime, type SqlDatabase,
+  type ArtifactStore, type Clock, type NatsTrust, type ServiceRuntime, type SqlDatabase,
 } from '@hotswap/infrastructure';
 import { DeviceRegistryModule, type DeviceRegistryOptions } from '@hotswap/device-registry';
 import { DistributorModule } from '@hotswap/distributor';
@@ -21,6 +21,10 @@ export interface ControlPlaneSecrets {
   readonly urlSigningSecret: string;
   /** Ed25519 private key (PEM) signing release manifests. */
   readonly manifestPrivateKeyPem: string;
+  /** Signs the NATS credentials of devices registered through the API. */
+  readonly natsTrust?: NatsTrust;
+  /** SHA-256 (hex) of the accepted device registration API keys. */
+  readonly registrationApiKeySha256?: readonly string[];
 }
 
 export interface ControlPlaneOptions {
@@ -93,13 +97,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       maxUploadBytes: options.maxUploadBytes ?? 4 * 1024 ** 3,
       clock,
       serviceNames: SERVICE_NAMES,
+      ...(options.secrets.registrationApiKeySha256 ? { registrationApiKeySha256: options.secrets.registrationApiKeySha256 } : {}),
     }, options.http);
     contexts.push(gateway);
     const address = gateway.getHttpServer().address() as { port: number };
     const url = `http://${options.http.host}:${address.port}`;
 
     await boot(Services.modelRegistry, ModelRegistryModule.register(await runtimeFor(Services.modelRegistry)));
-    await boot(Services.deviceRegistry, DeviceRegistryModule.register(await runtimeFor(Services.deviceRegistry), options.deviceRegistry));
+    await boot(Services.deviceRegistry, DeviceRegistryModule.register(await runtimeFor(Services.deviceRegistry), {
+      ...options.deviceRegistry,
+      ...(options.secrets.natsTrust ? { natsTrust: options.secrets.natsTrust } : {}),
+    }));
     await boot(Services.distributor, DistributorModule.register(await runtimeFor(Services.distributor), {
       artifactBaseUrl: url,
       urlSigningSecret: options.secrets.urlSigningSecret,

@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from '@nats-io/transport-node';
 import type { DeviceCapabilitiesDto } from '@hotswap/contracts';
 import type { SessionOptions } from '../swap/model-loader.js';
+import type { SessionCache } from '../swap/session-cache.js';
 import type { AgentLogger } from './logger.js';
 
 /** Connection settings passed through to `connect()`; servers, inbox prefix and reconnects are the agent's. */
@@ -25,7 +26,7 @@ export interface EdgeAgentOptions {
   readonly manifestPublicKeyPem: string;
   /** Interval between heartbeats, in ms. Default 5000. */
   readonly heartbeatIntervalMs?: number;
-  /** Length of a telemetry window, in ms. Default 10000. */
+  /** Length of a telemetry window, in ms. Default 5000. */
   readonly telemetryIntervalMs?: number;
   /** How long a replaced session stays loaded before it is released (once idle), in ms. Default 2000. */
   readonly graceMs?: number;
@@ -41,8 +42,19 @@ export interface EdgeAgentOptions {
   readonly requestTimeoutMs?: number;
   /** Cap of the delay between connect / register / sync retries, in ms. Default 10000. */
   readonly retryMaxDelayMs?: number;
+  /** Bytes to keep free on the data directory's file system: a download that would eat into them is refused. Default 0. */
+  readonly diskReserveBytes?: number;
   /** onnxruntime session options (threads, execution providers). */
   readonly sessionOptions?: SessionOptions;
+  /**
+   * Loaded sessions by artifact SHA-256; agents given the same cache share the session of an
+   * identical artifact (the fleet simulator). Default: one cache per agent.
+   */
+  readonly sessionCache?: SessionCache;
+  /** Local port of `POST /infer` for the device's applications; 0 picks a free port. Default: no server. */
+  readonly inferencePort?: number;
+  /** Address `POST /infer` listens on. Default `127.0.0.1` (the device only). */
+  readonly inferenceHost?: string;
   /** Wall clock for timestamps and manifest expiry. Default `() => new Date()`. */
   readonly clock?: () => Date;
   readonly logger?: AgentLogger;
@@ -50,7 +62,7 @@ export interface EdgeAgentOptions {
 
 export const EDGE_AGENT_DEFAULTS = {
   heartbeatIntervalMs: 5000,
-  telemetryIntervalMs: 10_000,
+  telemetryIntervalMs: 5000,
   graceMs: 2000,
   warmupRuns: 3,
   downloadRetries: 5,
@@ -58,4 +70,6 @@ export const EDGE_AGENT_DEFAULTS = {
   downloadBackoffMaxMs: 5000,
   requestTimeoutMs: 2000,
   retryMaxDelayMs: 10_000,
+  diskReserveBytes: 0,
+  inferenceHost: '127.0.0.1',
 } as const;

@@ -90,7 +90,9 @@ async function device(overrides: Partial<EdgeAgentOptions> = {}, natsUrl = NATS_
   return d;
 }
 
-function release(d: Device, version: string, artifact: Buffer, extra: { faults?: ArtifactFaults; manifest?: Parameters<typeof swapCommand>[0]['manifest']; commandId?: string; privateKeyPem?: string } = {}): SwapCommand {
+type ReleaseExtra = Pick<Parameters<typeof swapCommand>[0], 'manifest' | 'commandId' | 'rollback' | 'rollbackKeyPem'> & { faults?: ArtifactFaults; privateKeyPem?: string };
+
+function release(d: Device, version: string, artifact: Buffer, extra: ReleaseExtra = {}): SwapCommand {
   const url = artifacts.put(`${d.deviceId}-${version}-${randomUUID().slice(0, 6)}.onnx`, artifact, extra.faults);
   return swapCommand({
     name: 'adder',
@@ -100,6 +102,8 @@ function release(d: Device, version: string, artifact: Buffer, extra: { faults?:
     privateKeyPem: extra.privateKeyPem ?? keys.privateKeyPem,
     manifest: extra.manifest,
     commandId: extra.commandId,
+    rollback: extra.rollback,
+    rollbackKeyPem: extra.rollbackKeyPem,
   });
 }
 
@@ -194,6 +198,11 @@ describe('edge agent - failed swaps leave the old model serving', () => {
       /^checksum mismatch: expected sha256 f{64}, got [0-9a-f]{64}$/,
     ],
     [
+      'an artifact shorter than the manifest says',
+      (d) => release(d, '2.0.0', V2, { manifest: { sizeBytes: V2.length + 10 } }),
+      new RegExp(`^size mismatch: artifact is ${V2.length} bytes, manifest says ${V2.length + 10}$`),
+    ],
+    [
       'an artifact larger than the manifest says (Content-Length)',
       (d) => release(d, '2.0.0', V2, { manifest: { sizeBytes: 40 } }),
       /^download failed: artifact is larger than the manifest's sizeBytes 40 \(server announced \d+ bytes\)$/,
@@ -218,6 +227,26 @@ describe('edge agent - failed swaps leave the old model serving', () => {
       (d) => release(d, '2.0.0', Buffer.from('definitely not a protobuf model')),
       /^model failed to load: /,
     ],
+    [
+      'a model that fails warm-up (it takes another input name)',
+      (d) => release(d, '2.0.0', makeAddModel({ addend: 2, inputName: 'input' })),
+      /^warm-up failed: the model takes inputs \[input\] but the device's applications send \[x\]$/,
+    ],
+    [
+      'an older manifest (a rollback attack)',
+      (d) => release(d, '0.9.0', V2),
+      /^manifest rejected \(rollback\): adder 0\.9\.0 is a lower version than the active 1\.0\.0; going back needs a signed rollback instruction$/,
+    ],
+    [
+      'an older manifest created before the active one',
+      (d) => release(d, '2.0.0', V2, { manifest: { createdAt: '2020-01-01T00:00:00.000Z' } }),
+      /^manifest rejected \(rollback\): adder-2\.0\.0 was created at 2020-01-01T00:00:00\.000Z, before the active adder-1\.0\.0 /,
+    ],
+    [
+      'an older manifest with a forged rollback instruction',
+      (d) => release(d, '0.9.0', V2, { rollback: true, rollbackKeyPem: generateSigningKeyPair().privateKeyPem }),
+      /^rollback instruction rejected \(bad-signature\): rollback instruction signature does not verify against the pinned public key$/,
+    ],
   ];
 
   it.each(cases)('%s fails with a precise reason', async (label, makeCommand, reason) => {
@@ -233,7 +262,8 @@ describe('edge agent - failed swaps leave the old model serving', () => {
     // No half-downloaded or unverified file is left behind to be trusted later.
     const files = await readdir(join(d.dataDir, 'models', 'adder-2.0.0')).catch(() => [] as string[]);
     expect(files).not.toContain('model.onnx.part');
-    if (!label.includes('not an ONNX model')) expect(files).not.toContain('model.onnx');
+    // Only an artifact that verified stays (to be pruned by the next swap).
+    if (!/not an ONNX model|warm-up/.test(label)) expect(files).not.toContain('model.onnx');
   });
 });
 
@@ -306,14 +336,17 @@ describe('edge agent - commands', () => {
     expect(order.lastIndexOf(held.commandId)).toBeLessThan(order.indexOf(latest.commandId));
   });
 
-  it('rolls back to the previous model from disk, without downloading it again', async () => {
+  it('refuses to go back to an older model without a signed rollback instruction; with one, rolls back from disk without downloading', async () => {
     const d = await device();
     const v1 = await swapTo(d, '1.0.0', V1);
     await swapTo(d, '2.0.0', V2);
     await swapTo(d, '3.0.0', V3);
     const models = await readdir(join(d.dataDir, 'models'));
     expect(models.sort()).toEqual(['adder-2.0.0', 'adder-3.0.0']);
-    const rollback = release(d, '2.0.0', V2);
+    const replayed = release(d, '2.0.0', V2);
+    expect(await swap(d, replayed)).toMatchObject({ phase: 'failed', reason: expect.stringMatching(/^manifest rejected \(rollback\): adder 2\.0\.0 is a lower version than the active 3\.0\.0/) });
+    expect((await answer(d.agent)).modelId).toBe('adder-3.0.0');
+    const rollback = release(d, '2.0.0', V2, { rollback: true });
     const outcome = await swap(d, rollback);
     expect(outcome.phase).toBe('swapped');
     expect(artifacts.requests.filter((r) => rollback.artifactUrl.includes(r.path))).toHaveLength(0);
@@ -360,6 +393,33 @@ describe('edge agent - hot swap under load', () => {
       expect(seen[0]).toBe('adder-1.0.0');
       expect(seen.at(-1)).toBe('adder-2.0.0');
       expect(switches).toEqual(['adder-2.0.0']);
+    }
+  });
+});
+
+describe('edge agent - loading off the serving path', () => {
+  it('keeps the event loop responsive while a large model loads and warms on its own thread', async () => {
+    const d = await device({ warmupRuns: 20 });
+    const width = 2048; // a 16 MiB initializer: a load that would stall a thread for a while
+    const big = makeSlowModel({ addend: 1, size: width, depth: 8 });
+    await swapTo(d, '1.0.0', makeSlowModel({ addend: 0, size: width, depth: 1 }));
+    let last = performance.now();
+    let maxGapMs = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      maxGapMs = Math.max(maxGapMs, now - last);
+      last = now;
+    }, 1);
+    try {
+      const outcome = await swap(d, release(d, '2.0.0', big));
+      expect(outcome.phase).toBe('swapped');
+      const busyMs = (outcome.timings?.loadMs ?? 0) + (outcome.timings?.warmupMs ?? 0);
+      measured.push({ test: `event-loop gap (ms) while loading+warming 16 MiB for ${busyMs} ms`, totalMs: maxGapMs });
+      // Loading and warming took far longer than the longest pause of the serving thread.
+      expect(busyMs).toBeGreaterThan(2 * maxGapMs);
+      expect(maxGapMs).toBeLessThan(50);
+    } finally {
+      clearInterval(ticker);
     }
   });
 });
@@ -529,6 +589,93 @@ describe('edge agent - restarts and sync', () => {
     d.agent = new EdgeAgent(agentOptions(d.deviceId, d.dataDir, { natsServers: UNREACHABLE_NATS }));
     await d.agent.start();
     expect((await answer(d.agent)).modelId).toBe('adder-1.0.0');
+  });
+});
+
+describe('edge agent - disk space', () => {
+  it('refuses a download that would eat into the disk reserve, and keeps serving the old model', async () => {
+    const d = await device();
+    await swapTo(d, '1.0.0', V1);
+    // The same device restarted with a reserve larger than any disk: every download is too big.
+    await d.agent.stop();
+    const restored = new EdgeAgent(agentOptions(d.deviceId, d.dataDir, { diskReserveBytes: Number.MAX_SAFE_INTEGER }));
+    d.agent = restored;
+    await restored.start();
+    await restored.waitUntilOnline(10_000);
+    const command = release(d, '2.0.0', V2);
+    const outcome = await swap(d, command);
+    expect(outcome).toMatchObject({ phase: 'failed', reason: `download failed: insufficient disk space: ${V2.length} bytes needed, 0 free` });
+    expect(artifacts.requests.filter((r) => command.artifactUrl.includes(r.path))).toEqual([]);
+    expect(await answer(restored)).toEqual({ modelId: 'adder-1.0.0', y: [1, 2, 3, 4] });
+  });
+});
+
+describe('edge agent - POST /infer for the device\'s applications', () => {
+  async function post(url: string, body: unknown, raw = false) {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw ? (body as string) : JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+  const x = (data: unknown[] = [0, 1, 2, 3], dims: unknown = [1, 4], type: unknown = 'float32') => ({ type, dims, data });
+
+  it('answers with the outputs and the model that answered, 503 before any model, and counts labels for accuracy', async () => {
+    const d = await device({ inferencePort: 0, telemetryIntervalMs: 100 });
+    const url = d.agent.inferenceUrl as string;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/infer$/);
+    expect(await post(url, { inputs: { x: x() } })).toEqual({
+      status: 503,
+      body: { statusCode: 503, error: 'Service Unavailable', message: `device ${d.deviceId} has no active model` },
+    });
+    await swapTo(d, '1.0.0', V1);
+    const ok = await post(url, { inputs: { x: x() }, label: [1, 2, 3, 4] });
+    expect(ok).toEqual({
+      status: 200,
+      body: { modelId: 'adder-1.0.0', name: 'adder', version: '1.0.0', outputs: { y: { type: 'float32', dims: [1, 4], data: [1, 2, 3, 4] } }, latencyMs: expect.any(Number), correct: true },
+    });
+    // Label as class index: argmax of [1, 2, 3, 4] is 3.
+    expect((await post(url, { inputs: { x: x() }, label: 0 })).body.correct).toBe(false);
+    expect((await post(url, { inputs: { x: x() }, label: 3 })).body.correct).toBe(true);
+    await d.cp.until(() => d.cp.telemetry.some((w) => w.body.labelled === 3), 5000, 'a telemetry window with 3 labelled inferences');
+    const window = d.cp.telemetry.find((w) => w.body.labelled === 3)?.body;
+    expect(window).toMatchObject({ modelId: 'adder-1.0.0', count: 3, errors: 0, accuracy: 2 / 3 });
+    expect(window?.histogram?.counts.reduce((a, b) => a + b, 0)).toBe(3);
+    expect(window?.histogram?.boundsMs.length).toBe((window?.histogram?.counts.length ?? 0) - 1);
+  });
+
+  it.each([
+    ['bad JSON', '{"inputs":', 'malformed JSON: '],
+    ['an unknown input name', { inputs: { z: x() } }, 'unknown input z; the model\'s inputs are x'],
+    ['a missing input', { inputs: {} }, 'missing input x; the model\'s inputs are x'],
+    ['data of the wrong length', { inputs: { x: x([1, 2, 3]) } }, 'inputs.x.data has 3 values; dims [1, 4] need 4'],
+    ['dims the model does not take', { inputs: { x: x([1, 2, 3], [1, 3]) } }, 'inputs.x.dims[1] is 3; the model expects 4 ([1, 4])'],
+    ['the wrong element type', { inputs: { x: x(undefined, undefined, 'int32') } }, 'inputs.x.type must be float32, got "int32"'],
+    ['a non-numeric value', { inputs: { x: x([1, 'a', 3, 4]) } }, 'inputs.x.data[1] must be a finite number'],
+    ['a bad label', { inputs: { x: x() }, label: 'cat' }, 'label must be a number (expected class index or value) or a non-empty array of numbers (expected values)'],
+    ['an unknown field', { inputs: { x: x() }, extra: 1 }, 'unknown field extra; expected inputs and optional label'],
+  ])('answers 400 naming the problem for %s, and keeps serving', async (_label, body, message) => {
+    const d = await device({ inferencePort: 0 });
+    await swapTo(d, '1.0.0', V1);
+    const url = d.agent.inferenceUrl as string;
+    const res = await post(url, body, typeof body === 'string');
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    expect(String(res.body.message).startsWith(message)).toBe(true);
+    expect((await post(url, { inputs: { x: x() } })).status).toBe(200);
+  });
+
+  it('answers 404 for another path, 405 for another method, 413 for a body that is too large', async () => {
+    const d = await device({ inferencePort: 0 });
+    const url = d.agent.inferenceUrl as string;
+    expect((await fetch(url.replace('/infer', '/other'), { method: 'POST' })).status).toBe(404);
+    const get = await fetch(url);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+    const huge = await fetch(url, { method: 'POST', body: Buffer.alloc(17 * 1024 * 1024, 32) }).catch((err: Error) => err);
+    // The server answers 413 and drops the connection; the client may see either.
+    if (!(huge instanceof Error)) expect(huge.status).toBe(413);
+  });
+
+  it('refuses an inference port that is not a port', () => {
+    expect(() => new EdgeAgent(agentOptions('ea-port', '/tmp/unused', { inferencePort: 70_000 }))).toThrow('inferencePort must be an integer in 0..65535, got 70000');
   });
 });
 

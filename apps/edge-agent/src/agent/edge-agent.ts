@@ -22,11 +22,15 @@ import {
 import { assertManifestPublicKey, childTraceparent, formatValidationErrors, newTraceparent, parseTraceparent } from '@hotswap/infrastructure';
 import { parseCommand, parseJson, validateSwapCommand } from '../messages/validation.js';
 import { artifactMismatch } from '../swap/artifact-verifier.js';
-import { loadSession, warmUp } from '../swap/model-loader.js';
+import { InferenceServer, type ServedModel } from '../inference/inference-server.js';
+import { warmUp } from '../swap/model-loader.js';
 import { ModelSlot, ModelSlots } from '../swap/model-slots.js';
 import { ModelStore, type InstalledModel } from '../swap/model-store.js';
+import { SessionCache, type SessionLease } from '../swap/session-cache.js';
 import { SwapPipeline, type StatusUpdate, type SwapJob } from '../swap/swap-pipeline.js';
+import { fromOrtTensor, toOrtTensor, type Feeds, type TensorData } from '../swap/tensors.js';
 import { InferenceStats } from '../telemetry/inference-stats.js';
+import { matchesLabel, type Label } from '../telemetry/label.js';
 import { EDGE_AGENT_DEFAULTS, type EdgeAgentOptions } from './edge-agent-options.js';
 import { InferenceError, NoModelLoadedError } from './errors.js';
 import { describeError, jsonLogger, type AgentLogger } from './logger.js';
@@ -40,6 +44,27 @@ export interface InferenceResult {
   /** The model that answered (the active one when the request started). */
   readonly modelId: string;
   readonly outputs: ort.InferenceSession.OnnxValueMapType;
+  /** Whether the output matched the label, when one was given (see telemetry/label.ts). */
+  readonly correct?: boolean;
+}
+
+/** An inference on plain tensors (`inferTensors`), as the worker returns them. */
+export interface TensorInferenceResult {
+  readonly modelId: string;
+  readonly outputs: Record<string, TensorData>;
+  /** Time from the call to the answer, in ms. */
+  readonly latencyMs: number;
+  readonly correct?: boolean;
+}
+
+export interface InferOptions {
+  /** The expected answer, for accuracy (see telemetry/label.ts). */
+  readonly label?: Label;
+  /**
+   * Move the input buffers to the session's thread instead of copying them; the caller's tensors
+   * are unusable afterwards. Default false.
+   */
+  readonly transfer?: boolean;
 }
 
 /** Remembered command ids, for idempotency; the oldest are forgotten beyond this. */
@@ -48,12 +73,16 @@ const RETRY_BASE_MS = 250;
 
 export class EdgeAgent {
   readonly deviceId: string;
-  private readonly opts: Required<Omit<EdgeAgentOptions, 'natsOptions' | 'sessionOptions' | 'tags' | 'clock' | 'logger'>> &
-    Pick<EdgeAgentOptions, 'natsOptions' | 'sessionOptions' | 'tags'>;
+  private readonly opts: Required<Omit<EdgeAgentOptions, 'natsOptions' | 'sessionOptions' | 'tags' | 'clock' | 'logger' | 'inferencePort' | 'sessionCache'>> &
+    Pick<EdgeAgentOptions, 'natsOptions' | 'sessionOptions' | 'tags' | 'inferencePort'>;
   private readonly clock: () => Date;
   private readonly logger: AgentLogger;
   private readonly store: ModelStore;
   private readonly slots = new ModelSlots();
+  private readonly sessions: SessionCache;
+  /** Whether the agent made its session cache (and so closes it), or was given a shared one. */
+  private readonly ownsSessions: boolean;
+  private inferenceServer: InferenceServer | undefined;
   private readonly stats: InferenceStats;
   private readonly pipeline: SwapPipeline;
   private readonly queue: SwapQueue<SwapJob>;
@@ -84,19 +113,26 @@ export class EdgeAgent {
     } catch (err) {
       throw new InvalidAgentOptionsError(`invalid manifestPublicKeyPem: ${describeError(err)}`, { cause: err });
     }
-    for (const key of ['heartbeatIntervalMs', 'telemetryIntervalMs', 'graceMs', 'warmupRuns', 'downloadRetries', 'requestTimeoutMs'] as const) {
+    for (const key of ['heartbeatIntervalMs', 'telemetryIntervalMs', 'graceMs', 'warmupRuns', 'downloadRetries', 'requestTimeoutMs', 'diskReserveBytes'] as const) {
       const value = options[key];
       if (value !== undefined && !(Number.isFinite(value) && value >= 0)) throw new InvalidAgentOptionsError(`${key} must be a number >= 0, got ${value}`);
+    }
+    const port = options.inferencePort;
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+      throw new InvalidAgentOptionsError(`inferencePort must be an integer in 0..65535, got ${port}`);
     }
     this.deviceId = options.deviceId;
     this.opts = { ...EDGE_AGENT_DEFAULTS, ...withoutUndefined(options) } as EdgeAgent['opts'];
     this.clock = options.clock ?? (() => new Date());
     this.logger = options.logger ?? jsonLogger({ deviceId: options.deviceId });
     this.store = new ModelStore(options.dataDir);
+    this.sessions = options.sessionCache ?? new SessionCache();
+    this.ownsSessions = options.sessionCache === undefined;
     this.stats = new InferenceStats(this.deviceId, this.clock());
     this.pipeline = new SwapPipeline({
       store: this.store,
       slots: this.slots,
+      sessions: this.sessions,
       manifestPublicKeyPem: options.manifestPublicKeyPem,
       clock: this.clock,
       graceMs: this.opts.graceMs,
@@ -104,6 +140,7 @@ export class EdgeAgent {
       downloadRetries: this.opts.downloadRetries,
       downloadBackoffBaseMs: this.opts.downloadBackoffBaseMs,
       downloadBackoffMaxMs: this.opts.downloadBackoffMaxMs,
+      diskReserveBytes: this.opts.diskReserveBytes,
       sessionOptions: options.sessionOptions,
       signal: this.lifetime.signal,
       logger: this.logger,
@@ -124,6 +161,19 @@ export class EdgeAgent {
     return this.slots.active?.modelId;
   }
 
+  /** The active model's name, version and inputs, if a model is active. */
+  servedModel(): ServedModel | undefined {
+    const slot = this.slots.active;
+    if (slot === undefined) return undefined;
+    const { name, version } = slot.model.release.manifest;
+    return { modelId: slot.modelId, name, version, inputs: slot.inputs };
+  }
+
+  /** The URL of `POST /infer` (e.g. `http://127.0.0.1:43121/infer`) once started with `inferencePort`. */
+  get inferenceUrl(): string | undefined {
+    return this.inferenceServer ? `${this.inferenceServer.url}/infer` : undefined;
+  }
+
   /** Whether the device is connected to NATS (not between a disconnect and a reconnect) and registered. */
   get online(): boolean {
     return this.registered && this.linkUp && this.nc !== undefined && !this.nc.isClosed();
@@ -139,6 +189,10 @@ export class EdgeAgent {
     this.state = 'started';
     await this.store.init();
     await this.restore();
+    if (this.opts.inferencePort !== undefined) {
+      this.inferenceServer = await InferenceServer.start(this, this.opts.inferenceHost, this.opts.inferencePort);
+      this.logger.info('serving POST /infer', { url: this.inferenceUrl });
+    }
     this.timers.push(
       setInterval(() => this.publishHeartbeat(), this.opts.heartbeatIntervalMs).unref(),
       setInterval(() => this.publishTelemetry(), this.opts.telemetryIntervalMs).unref(),
@@ -164,18 +218,31 @@ export class EdgeAgent {
   }
 
   /**
-   * Runs one inference on the active session. A swap never interrupts it: it finishes on the
-   * session it started on.
+   * Runs one inference on the active session, on the session's own thread. A swap never
+   * interrupts it: it finishes on the session it started on.
    * @throws NoModelLoadedError when no model is active; InferenceError when the session fails.
    */
-  async infer(feeds: Record<string, ort.Tensor>): Promise<InferenceResult> {
+  async infer(feeds: Record<string, ort.Tensor>, options: InferOptions = {}): Promise<InferenceResult> {
+    const plain: Feeds = {};
+    for (const [name, tensor] of Object.entries(feeds)) plain[name] = fromOrtTensor(tensor);
+    const result = await this.inferTensors(plain, options);
+    const outputs: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(result.outputs)) outputs[name] = toOrtTensor(t);
+    return { modelId: result.modelId, outputs, ...(result.correct !== undefined ? { correct: result.correct } : {}) };
+  }
+
+  /** `infer` on plain `{ type, dims, data }` tensors, without building onnxruntime tensors. */
+  async inferTensors(feeds: Feeds, options: InferOptions = {}): Promise<TensorInferenceResult> {
     const slot = this.slots.active;
     if (slot === undefined) throw new NoModelLoadedError(this.deviceId);
     const started = performance.now();
     try {
-      const outputs = await slot.run(feeds);
-      this.stats.record(slot.modelId, performance.now() - started, true);
-      return { modelId: slot.modelId, outputs };
+      const outputs = await slot.run(feeds, options.transfer);
+      const latencyMs = performance.now() - started;
+      const first = outputs[slot.outputNames[0]];
+      const correct = options.label !== undefined && first !== undefined ? matchesLabel(first, options.label) : undefined;
+      this.stats.record(slot.modelId, latencyMs, true, correct);
+      return { modelId: slot.modelId, outputs, latencyMs, ...(correct !== undefined ? { correct } : {}) };
     } catch (err) {
       this.stats.record(slot.modelId, performance.now() - started, false);
       throw new InferenceError(slot.modelId, { cause: err });
@@ -190,6 +257,7 @@ export class EdgeAgent {
     this.lifetime.abort(new Error('the agent is stopping'));
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    await this.inferenceServer?.close();
     if (wasStarted) {
       // The running swap ends at its next step and reports why, while NATS is still up.
       await this.queue.idle();
@@ -201,6 +269,7 @@ export class EdgeAgent {
       await this.connecting;
     }
     await this.slots.close();
+    if (this.ownsSessions) await this.sessions.close();
     this.state = 'stopped';
     this.logger.info('edge agent stopped');
   }
@@ -223,10 +292,15 @@ export class EdgeAgent {
         const artifactPath = this.store.artifactPath(candidate.modelId);
         const mismatch = await artifactMismatch(artifactPath, candidate.release.manifest);
         if (mismatch !== undefined) throw new Error(mismatch);
-        const session = await loadSession(artifactPath, this.opts.sessionOptions);
-        await warmUp(session, this.opts.warmupRuns);
+        const lease: SessionLease = await this.sessions.acquire(candidate.release.manifest.sha256, artifactPath, this.opts.sessionOptions);
+        try {
+          await warmUp(lease.session, this.opts.warmupRuns);
+        } catch (err) {
+          await lease.release();
+          throw err;
+        }
         const model: InstalledModel = { ...candidate, artifactPath };
-        this.slots.activate(new ModelSlot(model, session));
+        this.slots.activate(new ModelSlot(model, lease));
         if (candidate !== saved.active) await this.store.writeState({ version: 1, active: model });
         this.logger.info('restored the last good model', { modelId: candidate.modelId });
         return;

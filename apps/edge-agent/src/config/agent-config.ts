@@ -81,10 +81,13 @@ export const edgeAgentConfigSchema = defineConfig({
     description: 'pinned Ed25519 public key (PEM text or path) release manifests must be signed with',
   },
   heartbeatIntervalMs: { env: 'HOTSWAP_HEARTBEAT_INTERVAL', default: 'PT5S', parse: isoDuration, description: 'interval between heartbeats (ISO 8601 duration)' },
-  telemetryIntervalMs: { env: 'HOTSWAP_TELEMETRY_INTERVAL', default: 'PT10S', parse: isoDuration, description: 'telemetry window length (ISO 8601 duration)' },
+  telemetryIntervalMs: { env: 'HOTSWAP_TELEMETRY_INTERVAL', default: 'PT5S', parse: isoDuration, description: 'telemetry window length (ISO 8601 duration)' },
   graceMs: { env: 'HOTSWAP_SWAP_GRACE', default: 'PT2S', parse: isoDuration, description: 'how long a replaced session stays loaded (ISO 8601 duration)' },
   warmupRuns: { env: 'HOTSWAP_WARMUP_RUNS', default: '3', parse: int({ min: 0, max: 1000 }), description: 'warm-up inferences before a new model takes traffic' },
   downloadRetries: { env: 'HOTSWAP_DOWNLOAD_RETRIES', default: '5', parse: int({ min: 0, max: 100 }), description: 'download retries after the first attempt' },
+  diskReserveMb: { env: 'HOTSWAP_DISK_RESERVE_MB', default: '0', parse: int({ min: 0 }), description: 'MiB a download must leave free on the data directory\'s file system' },
+  inferencePort: { env: 'HOTSWAP_INFERENCE_PORT', optional: true, parse: int({ min: 0, max: 65535 }), description: 'local port of POST /infer (0: any free port; unset: no server)' },
+  inferenceHost: { env: 'HOTSWAP_INFERENCE_HOST', default: '127.0.0.1', parse: str, description: 'address POST /infer listens on' },
   logLevel: { env: 'HOTSWAP_LOG_LEVEL', default: 'info', parse: oneOf(['debug', 'info', 'warn', 'error', 'silent']), description: 'log level' },
 });
 
@@ -115,6 +118,9 @@ export function agentOptionsFromConfig(config: EdgeAgentConfig, logger: AgentLog
     graceMs: config.graceMs,
     warmupRuns: config.warmupRuns,
     downloadRetries: config.downloadRetries,
+    diskReserveBytes: config.diskReserveMb * 2 ** 20,
+    ...(config.inferencePort !== undefined ? { inferencePort: config.inferencePort } : {}),
+    inferenceHost: config.inferenceHost,
     logger,
   };
 }

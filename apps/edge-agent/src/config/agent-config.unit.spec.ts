@@ -29,11 +29,14 @@ describe('edge agent configuration', () => {
       dataDir: join('.hotswap', 'devices', 'dev-001'),
       manifestPublicKeyPem: publicKeyPem,
       heartbeatIntervalMs: 5000,
-      telemetryIntervalMs: 10_000,
+      telemetryIntervalMs: 5000,
       graceMs: 2000,
       warmupRuns: 3,
       downloadRetries: 5,
+      diskReserveBytes: 0,
+      inferenceHost: '127.0.0.1',
     });
+    expect(options).not.toHaveProperty('inferencePort');
     expect(options.capabilities).toMatchObject({ gpu: false, storageMb: 10240 });
   });
 
@@ -59,6 +62,9 @@ describe('edge agent configuration', () => {
       HOTSWAP_SWAP_GRACE: 'PT0S',
       HOTSWAP_WARMUP_RUNS: '0',
       HOTSWAP_DOWNLOAD_RETRIES: '9',
+      HOTSWAP_DISK_RESERVE_MB: '2',
+      HOTSWAP_INFERENCE_PORT: '8700',
+      HOTSWAP_INFERENCE_HOST: '0.0.0.0',
       HOTSWAP_LOG_LEVEL: 'debug',
     });
     const options = agentOptionsFromConfig(config, silentLogger);
@@ -76,6 +82,9 @@ describe('edge agent configuration', () => {
       graceMs: 0,
       warmupRuns: 0,
       downloadRetries: 9,
+      diskReserveBytes: 2 * 2 ** 20,
+      inferencePort: 8700,
+      inferenceHost: '0.0.0.0',
     });
     expect(options.manifestPublicKeyPem).toBe(publicKeyPem);
     expect(config.logLevel).toBe('debug');

@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 describe('fleet simulator', () => {
-  it('runs the twelve default devices in one process, each registering and swapping on its own', async () => {
+  it('runs the twelve default devices in one process, each registering, swapping and serving synthetic load on its own', async () => {
     const keys = generateSigningKeyPair();
     const prefix = `sim-${randomUUID().slice(0, 8)}`;
     const dataDir = await mkdtemp(join(tmpdir(), 'fleet-'));
@@ -54,6 +54,8 @@ describe('fleet simulator', () => {
       dataDir,
       manifestPublicKeyPem: keys.publicKeyPem,
       heartbeatIntervalMs: 100,
+      telemetryIntervalMs: 100,
+      syntheticLoadPerSec: 50,
       graceMs: 20,
       warmupRuns: 1,
       logger: silentLogger,
@@ -76,9 +78,27 @@ describe('fleet simulator', () => {
     const x = new ort.Tensor('float32', Float32Array.from([1, 1, 1, 1]), [1, 4]);
     expect((await fleet.agent(target).infer({ x })).modelId).toBe('adder-1.0.0');
     expect(fleet.agents.filter((a) => a.activeModelId !== undefined).map((a) => a.deviceId)).toEqual([target]);
+    // The synthetic load runs on the device with a model, and shows in its telemetry.
+    await cp.until(() => cp.telemetry.reduce((n, w) => n + w.body.count, 0) >= 10, 5000, 'telemetry of the synthetic load');
+    expect(cp.telemetry.every((w) => w.body.modelId === 'adder-1.0.0' && w.body.errors === 0)).toBe(true);
+    expect(fleet.load.counts.started).toBeGreaterThanOrEqual(9);
+    expect(fleet.load.counts.failed).toBe(0);
+
+    // A second device given the same bytes (under another URL) shares the first one's session.
+    const second = `${prefix}-006`;
+    const cp2 = await ControlPlaneDouble.start(NATS_URL, second);
+    cleanups.push(() => cp2.stop());
+    const sameBytes = swapCommand({ name: 'adder', version: '1.0.0', artifact: model, artifactUrl: artifacts.put('fleet-v1-copy', model), privateKeyPem: keys.privateKeyPem });
+    await cp2.command(sameBytes);
+    expect(await cp2.outcome(sameBytes.commandId)).toMatchObject({ phase: 'swapped' });
+    expect(artifacts.requestsFor('fleet-v1-copy')).toHaveLength(1);
+    expect(fleet.sessions.size).toBe(1);
+    expect(fleet.sessions.refs(command.release.manifest.sha256)).toBe(2);
+    expect(Array.from((await fleet.agent(second).infer({ x })).outputs.y.data as Float32Array)).toEqual([2, 2, 2, 2]);
     expect(() => fleet.agent('nope')).toThrow(UnknownSimulatedDeviceError);
     await fleet.stop();
     expect(fleet.agents.every((a) => !a.online)).toBe(true);
+    expect(fleet.sessions.size).toBe(0);
   });
 
   it('refuses a device listed twice', () => {

@@ -1,11 +1,15 @@
 /**
  * Many edge agents in one process, for the embedded default and for scale tests. Each simulated
- * device is a full EdgeAgent with its own NATS connection and its own data directory.
+ * device is a full EdgeAgent with its own NATS connection and its own data directory; devices
+ * running identical artifacts share one onnxruntime session (a cache keyed by content hash), and
+ * each can serve a synthetic inference load.
  */
 import { join } from 'node:path';
 import type { DeviceCapabilitiesDto } from '@hotswap/contracts';
 import { EdgeAgent } from '../agent/edge-agent.js';
 import type { EdgeAgentOptions } from '../agent/edge-agent-options.js';
+import { SessionCache } from '../swap/session-cache.js';
+import { SyntheticLoad } from './synthetic-load.js';
 
 export interface SimulatedDeviceSpec {
   readonly deviceId: string;
@@ -18,18 +22,31 @@ export interface SimulatedDeviceSpec {
 /** Options every simulated agent shares; `dataDir` is the root, each device gets `<dataDir>/<deviceId>`. */
 export type SharedAgentOptions = Omit<EdgeAgentOptions, keyof SimulatedDeviceSpec>;
 
+export interface FleetOptions extends SharedAgentOptions {
+  /** Synthetic inferences per second on each device that has a model. Default 0 (none). */
+  readonly syntheticLoadPerSec?: number;
+}
+
 export class UnknownSimulatedDeviceError extends Error {
   override readonly name = 'UnknownSimulatedDeviceError';
 }
 
 export class FleetSimulator {
   private readonly byId = new Map<string, EdgeAgent>();
+  /** The sessions every device of the fleet loads through. */
+  readonly sessions: SessionCache;
+  readonly load: SyntheticLoad;
+  private readonly ownsSessions: boolean;
 
-  constructor(devices: readonly SimulatedDeviceSpec[], shared: SharedAgentOptions) {
+  constructor(devices: readonly SimulatedDeviceSpec[], options: FleetOptions) {
+    const { syntheticLoadPerSec = 0, ...shared } = options;
+    this.ownsSessions = shared.sessionCache === undefined;
+    this.sessions = shared.sessionCache ?? new SessionCache();
     for (const device of devices) {
       if (this.byId.has(device.deviceId)) throw new Error(`device ${device.deviceId} is listed twice`);
-      this.byId.set(device.deviceId, new EdgeAgent({ ...shared, ...device, dataDir: join(shared.dataDir, device.deviceId) }));
+      this.byId.set(device.deviceId, new EdgeAgent({ ...shared, ...device, sessionCache: this.sessions, dataDir: join(shared.dataDir, device.deviceId) }));
     }
+    this.load = new SyntheticLoad(this.agents, { ratePerSec: syntheticLoadPerSec });
   }
 
   get deviceIds(): string[] {
@@ -50,6 +67,7 @@ export class FleetSimulator {
   /** Starts every agent (each restores its last model, then connects in the background). */
   async start(): Promise<void> {
     await Promise.all(this.agents.map((a) => a.start()));
+    this.load.start();
   }
 
   /** Resolves once every agent is connected and registered. */
@@ -58,7 +76,9 @@ export class FleetSimulator {
   }
 
   async stop(): Promise<void> {
+    await this.load.stop();
     await Promise.all(this.agents.map((a) => a.stop()));
+    if (this.ownsSessions) await this.sessions.close();
   }
 }
 

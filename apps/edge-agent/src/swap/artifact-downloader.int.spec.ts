@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -9,6 +9,7 @@ import { ArtifactServer } from '../testing/artifact-server.js';
 import { ArtifactTooLargeError, downloadArtifact, DownloadError, InsufficientDiskSpaceError, redact } from './artifact-downloader.js';
 
 const body = randomBytes(64 * 1024);
+const sha256 = createHash('sha256').update(body).digest('hex');
 let artifacts: ArtifactServer;
 let dir: string;
 let n = 0;
@@ -42,7 +43,7 @@ describe('artifact downloader', () => {
   it('downloads the whole file in one request', async () => {
     const destination = part();
     const result = await downloadArtifact({ url: artifacts.put('whole', body), destination, maxBytes: body.length, retries: 0 });
-    expect(result).toEqual({ bytes: body.length, attempts: 1, resumed: false });
+    expect(result).toEqual({ bytes: body.length, attempts: 1, resumed: false, sha256 });
     expect((await readFile(destination)).equals(body)).toBe(true);
   });
 
@@ -58,7 +59,7 @@ describe('artifact downloader', () => {
       backoffBaseMs: 10,
       onRetry: ({ delayMs }) => retries.push(delayMs),
     });
-    expect(result).toEqual({ bytes: body.length, attempts: 3, resumed: true });
+    expect(result).toEqual({ bytes: body.length, attempts: 3, resumed: true, sha256 });
     expect(retries).toEqual([10, 20]);
     expect(artifacts.requestsFor('cut-twice').map((r) => r.range)).toEqual([undefined, 'bytes=10000-', 'bytes=20000-']);
     expect((await readFile(destination)).equals(body)).toBe(true);
@@ -68,7 +69,7 @@ describe('artifact downloader', () => {
     const destination = part();
     await writeFile(destination, body.subarray(0, 5000));
     const result = await downloadArtifact({ url: artifacts.put('leftover', body), destination, maxBytes: body.length, retries: 0 });
-    expect(result).toEqual({ bytes: body.length, attempts: 1, resumed: true });
+    expect(result).toEqual({ bytes: body.length, attempts: 1, resumed: true, sha256 });
     expect((await readFile(destination)).equals(body)).toBe(true);
   });
 
@@ -77,7 +78,8 @@ describe('artifact downloader', () => {
     closers.push(server.close);
     const destination = part();
     await writeFile(destination, Buffer.alloc(100, 7));
-    await downloadArtifact({ url: server.url, destination, maxBytes: body.length, retries: 0 });
+    const result = await downloadArtifact({ url: server.url, destination, maxBytes: body.length, retries: 0 });
+    expect(result.sha256).toBe(sha256);
     expect((await readFile(destination)).equals(body)).toBe(true);
   });
 
@@ -111,7 +113,7 @@ describe('artifact downloader', () => {
     const destination = part();
     await writeFile(destination, body);
     const result = await downloadArtifact({ url: 'http://127.0.0.1:1/never', destination, maxBytes: body.length, retries: 0 });
-    expect(result).toEqual({ bytes: body.length, attempts: 0, resumed: false });
+    expect(result).toEqual({ bytes: body.length, attempts: 0, resumed: false, sha256 });
   });
 
   it('refuses to start without enough free disk space', async () => {

@@ -3,7 +3,8 @@
  * retrying with exponential backoff. The manifest's size bounds it: a server that sends more is cut
  * off, so a hostile or broken URL cannot fill the device's disk.
  */
-import { createWriteStream } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -37,6 +38,8 @@ export interface DownloadResult {
   readonly attempts: number;
   /** Whether any request resumed a partial file with `Range`. */
   readonly resumed: boolean;
+  /** SHA-256 (hex) of the whole file, computed while it streamed (a resumed prefix is re-read). */
+  readonly sha256: string;
 }
 
 export class DownloadError extends Error {
@@ -78,7 +81,7 @@ export async function downloadArtifact(options: DownloadOptions): Promise<Downlo
       await rm(destination, { force: true });
       have = 0;
     }
-    if (have === maxBytes) return { bytes: have, attempts, resumed };
+    if (have === maxBytes) return { bytes: have, attempts, resumed, sha256: (await hashPrefix(destination, have)).digest('hex') };
     if (options.freeBytes) {
       const free = await options.freeBytes();
       if (free < maxBytes - have) throw new InsufficientDiskSpaceError(maxBytes - have, free);
@@ -86,8 +89,8 @@ export async function downloadArtifact(options: DownloadOptions): Promise<Downlo
     attempts++;
     try {
       if (have > 0) resumed = true;
-      const bytes = await attempt(url, destination, have, maxBytes, signal);
-      return { bytes, attempts, resumed };
+      const { bytes, sha256 } = await attempt(url, destination, have, maxBytes, signal);
+      return { bytes, attempts, resumed, sha256 };
     } catch (err) {
       if (signal?.aborted) throw signal.reason ?? err;
       const retryable = err instanceof DownloadError ? err.retryable : true;
@@ -105,8 +108,8 @@ export async function downloadArtifact(options: DownloadOptions): Promise<Downlo
   }
 }
 
-/** One HTTP request; returns the file's size once the response body has been written. */
-async function attempt(url: string, destination: string, have: number, maxBytes: number, signal?: AbortSignal): Promise<number> {
+/** One HTTP request; returns the file's size and SHA-256 once the response body has been written. */
+async function attempt(url: string, destination: string, have: number, maxBytes: number, signal?: AbortSignal): Promise<{ bytes: number; sha256: string }> {
   const res = await fetch(url, { headers: have > 0 ? { range: `bytes=${have}-` } : {}, signal, redirect: 'follow' });
   let offset: number;
   if (res.status === 206 && have > 0) {
@@ -140,9 +143,12 @@ async function attempt(url: string, destination: string, have: number, maxBytes:
   }
   if (res.body === null) throw new DownloadError(`empty response body for ${redact(url)}`, { retryable: true });
   let written = offset;
+  // Hashed on the way to disk, so verification needs no second read of the file.
+  const hash = await hashPrefix(destination, offset);
   const limiter = new Transform({
     transform(chunk: Buffer, _enc, callback) {
       written += chunk.length;
+      hash.update(chunk);
       if (written > maxBytes) callback(new ArtifactTooLargeError(maxBytes, `received more than ${maxBytes} bytes`));
       else callback(null, chunk);
     },
@@ -157,7 +163,15 @@ async function attempt(url: string, destination: string, have: number, maxBytes:
     if (!sink.closed) await new Promise<void>((resolve) => sink.once('close', () => resolve()));
     throw err;
   }
-  return written;
+  return { bytes: written, sha256: hash.digest('hex') };
+}
+
+/** A SHA-256 fed with the first `bytes` bytes of the file (none when 0). */
+async function hashPrefix(path: string, bytes: number): Promise<Hash> {
+  const hash = createHash('sha256');
+  if (bytes === 0) return hash;
+  for await (const chunk of createReadStream(path, { start: 0, end: bytes - 1 })) hash.update(chunk as Buffer);
+  return hash;
 }
 
 async function sizeOf(path: string): Promise<number> {

@@ -1,65 +1,28 @@
 /**
- * Loads an ONNX model into an onnxruntime session and warms it up with zero inputs, so the first
- * real request after the swap does not pay for lazy initialisation.
+ * Warm-up of a freshly loaded session, so the first real request after the swap does not pay for
+ * lazy initialisation, and a model the device's applications cannot feed never takes traffic.
  */
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { zeroFeeds, type InputSpec } from './tensors.js';
+import type { ModelSession } from './worker-session.js';
 
 export type SessionOptions = ort.InferenceSession.SessionOptions;
 
-export class UnsupportedModelInputError extends Error {
-  override readonly name = 'UnsupportedModelInputError';
+/** The new model does not take the inputs the device's applications send. */
+export class InputSignatureMismatchError extends Error {
+  override readonly name = 'InputSignatureMismatchError';
 }
 
-export async function loadSession(path: string, options: SessionOptions = {}): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(path, options);
-}
-
-/** Zero tensors shaped from the session's input metadata; symbolic or unknown dimensions become 1. */
-export function zeroFeeds(session: ort.InferenceSession): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const input of session.inputMetadata) {
-    if (!input.isTensor) throw new UnsupportedModelInputError(`input ${input.name} is not a tensor; cannot build a warm-up input`);
-    const dims = input.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
-    feeds[input.name] = zeroTensor(input.type, dims, input.name);
+/**
+ * Runs `runs` inferences on zero inputs shaped like `signature`: the inputs of the model serving
+ * now (what the device's applications send), or the session's own when nothing serves yet.
+ * @throws InputSignatureMismatchError when the input names differ; the session's error when a run fails.
+ */
+export async function warmUp(session: ModelSession, runs: number, signature: readonly InputSpec[] = session.inputs): Promise<void> {
+  const expected = signature.map((i) => i.name).sort();
+  const actual = session.inputs.map((i) => i.name).sort();
+  if (expected.join('\u0000') !== actual.join('\u0000')) {
+    throw new InputSignatureMismatchError(`the model takes inputs [${actual.join(', ')}] but the device's applications send [${expected.join(', ')}]`);
   }
-  return feeds;
-}
-
-export async function warmUp(session: ort.InferenceSession, runs: number): Promise<void> {
-  if (runs <= 0) return;
-  const feeds = zeroFeeds(session);
-  for (let i = 0; i < runs; i++) await session.run(feeds);
-}
-
-function zeroTensor(type: ort.Tensor.Type, dims: number[], name: string): ort.Tensor {
-  const size = dims.reduce((a, b) => a * b, 1);
-  switch (type) {
-    case 'float32':
-      return new ort.Tensor(type, new Float32Array(size), dims);
-    case 'float64':
-      return new ort.Tensor(type, new Float64Array(size), dims);
-    case 'float16':
-      return new ort.Tensor(type, new Uint16Array(size), dims);
-    case 'int8':
-      return new ort.Tensor(type, new Int8Array(size), dims);
-    case 'uint8':
-    case 'bool':
-      return new ort.Tensor(type, new Uint8Array(size), dims);
-    case 'int16':
-      return new ort.Tensor(type, new Int16Array(size), dims);
-    case 'uint16':
-      return new ort.Tensor(type, new Uint16Array(size), dims);
-    case 'int32':
-      return new ort.Tensor(type, new Int32Array(size), dims);
-    case 'uint32':
-      return new ort.Tensor(type, new Uint32Array(size), dims);
-    case 'int64':
-      return new ort.Tensor(type, new BigInt64Array(size), dims);
-    case 'uint64':
-      return new ort.Tensor(type, new BigUint64Array(size), dims);
-    case 'string':
-      return new ort.Tensor(type, new Array<string>(size).fill(''), dims);
-    default:
-      throw new UnsupportedModelInputError(`input ${name} has type ${type}; cannot build a warm-up input`);
-  }
+  for (let i = 0; i < runs; i++) await session.run(zeroFeeds(signature), true);
 }

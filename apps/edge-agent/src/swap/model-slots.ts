@@ -4,9 +4,10 @@
  * they started on, and a retired session is released once the grace period has passed and its
  * last request has finished.
  */
-import type * as ort from 'onnxruntime-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { InstalledModel } from './model-store.js';
+import type { SessionLease } from './session-cache.js';
+import type { Feeds, InputSpec, TensorData } from './tensors.js';
 
 export class ModelSlot {
   private inFlightCount = 0;
@@ -15,21 +16,29 @@ export class ModelSlot {
 
   constructor(
     readonly model: InstalledModel,
-    readonly session: ort.InferenceSession,
+    private readonly lease: SessionLease,
   ) {}
 
   get modelId(): string {
     return this.model.modelId;
   }
 
+  get inputs(): readonly InputSpec[] {
+    return this.lease.session.inputs;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.lease.session.outputNames;
+  }
+
   get inFlight(): number {
     return this.inFlightCount;
   }
 
-  async run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+  async run(feeds: Feeds, transfer = false): Promise<Record<string, TensorData>> {
     this.inFlightCount++;
     try {
-      return await this.session.run(feeds);
+      return await this.lease.session.run(feeds, transfer);
     } finally {
       this.inFlightCount--;
       if (this.inFlightCount === 0) for (const wake of this.idleWaiters.splice(0)) wake();
@@ -41,12 +50,12 @@ export class ModelSlot {
     return this.inFlightCount === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Releases the session once idle; later calls do nothing. */
+  /** Gives the session back once idle; later calls do nothing. */
   async release(): Promise<void> {
     await this.idle();
     if (this.released) return;
     this.released = true;
-    await this.session.release();
+    await this.lease.release();
   }
 }
 

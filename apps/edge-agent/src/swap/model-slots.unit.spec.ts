@@ -1,18 +1,18 @@
 import { describe, it, expect } from '@jest/globals';
-import type * as ort from 'onnxruntime-node';
 import { ModelSlot, ModelSlots } from './model-slots.js';
 import type { InstalledModel } from './model-store.js';
+import type { SessionLease } from './session-cache.js';
 
-/** A session whose runs finish when the test says so. */
+/** A session lease whose runs finish when the test says so. */
 function fakeSession() {
   const pending: Array<() => void> = [];
   let released = 0;
   const session = {
-    run: () => new Promise((resolve) => pending.push(() => resolve({}))),
+    session: { inputs: [], outputNames: [], run: () => new Promise((resolve) => pending.push(() => resolve({}))), release: async () => undefined },
     release: async () => {
       released++;
     },
-  } as unknown as ort.InferenceSession;
+  } as unknown as SessionLease;
   return { session, finishOne: () => pending.shift()?.(), releasedCount: () => released };
 }
 

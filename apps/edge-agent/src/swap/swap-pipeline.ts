@@ -6,16 +6,17 @@
  */
 import { rename, rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import type * as ort from 'onnxruntime-node';
 import type { SwapCommand, SwapPhase, SwapTimings } from '@hotswap/contracts';
 import { verifyManifest } from '@hotswap/infrastructure';
 import { describeError, type AgentLogger } from '../agent/logger.js';
 import { SwapFailedError } from '../agent/errors.js';
 import { downloadArtifact } from './artifact-downloader.js';
-import { artifactMismatch } from './artifact-verifier.js';
-import { loadSession, warmUp, type SessionOptions } from './model-loader.js';
+import { artifactMismatch, digestMismatch } from './artifact-verifier.js';
+import { warmUp, type SessionOptions } from './model-loader.js';
 import { ModelSlot, type ModelSlots } from './model-slots.js';
 import type { InstalledModel, ModelStore } from './model-store.js';
+import { rollbackRefusal } from './rollback-protection.js';
+import type { SessionCache, SessionLease } from './session-cache.js';
 
 export interface SwapJob {
   readonly command: SwapCommand;
@@ -36,6 +37,8 @@ export interface StatusUpdate {
 export interface SwapPipelineDeps {
   readonly store: ModelStore;
   readonly slots: ModelSlots;
+  /** Where sessions are loaded (each on its own thread), shared by identical artifacts. */
+  readonly sessions: SessionCache;
   readonly manifestPublicKeyPem: string;
   readonly clock: () => Date;
   /** How long a retired session stays loaded before release (once idle), in ms. */
@@ -44,6 +47,8 @@ export interface SwapPipelineDeps {
   readonly downloadRetries: number;
   readonly downloadBackoffBaseMs?: number;
   readonly downloadBackoffMaxMs?: number;
+  /** Bytes the download must leave free on the data directory's file system. */
+  readonly diskReserveBytes?: number;
   readonly sessionOptions?: SessionOptions;
   /** Aborted when the agent stops: downloads and waits end at once. */
   readonly signal: AbortSignal;
@@ -66,34 +71,37 @@ export class SwapPipeline {
       report('swapped', 'already active', true);
       return 'already-active';
     }
-    let session: ort.InferenceSession | undefined;
+    let lease: SessionLease | undefined;
     try {
       const installed = await this.prepare(job, timings, report);
       const path = installed.artifactPath;
 
       report('loading');
       let t = performance.now();
-      session = await this.step('model failed to load', () => loadSession(path, this.deps.sessionOptions));
+      // Loaded and warmed on the session's own thread: the active model keeps serving meanwhile.
+      lease = await this.step('model failed to load', () => this.deps.sessions.acquire(installed.release.manifest.sha256, path, this.deps.sessionOptions));
       timings.loadMs = ms(performance.now() - t);
 
       report('warming');
       t = performance.now();
-      const loaded = session;
-      await this.step('warm-up failed', () => warmUp(loaded, this.deps.warmupRuns));
+      const loaded = lease.session;
+      // Warmed with the inputs the device's applications send today (the active model's).
+      const signature = this.deps.slots.active?.inputs;
+      await this.step('warm-up failed', () => warmUp(loaded, this.deps.warmupRuns, signature));
       timings.warmupMs = ms(performance.now() - t);
       this.throwIfStopping();
 
       t = performance.now();
-      const previous = this.deps.slots.activate(new ModelSlot(installed, session));
+      const previous = this.deps.slots.activate(new ModelSlot(installed, lease));
       timings.activateMs = ms(performance.now() - t);
-      session = undefined; // now owned by its slot
+      lease = undefined; // now owned by its slot
 
       if (previous) this.deps.slots.retire(previous, this.deps.graceMs, (err) => this.deps.logger.warn('releasing the previous session failed', { modelId: previous.modelId, error: describeError(err) }));
       await this.persist(installed, previous?.model);
       report('swapped', undefined, true);
       return 'swapped';
     } catch (err) {
-      if (session) await session.release().catch(() => undefined);
+      if (lease) await lease.release().catch(() => undefined);
       const reason = err instanceof SwapFailedError ? err.message : `unexpected error: ${describeError(err)}`;
       report('failed', reason, true);
       return 'failed';
@@ -113,6 +121,8 @@ export class SwapPipeline {
     if (manifest.modelId !== command.modelId) {
       throw new SwapFailedError(`manifest is for model ${manifest.modelId} but the command names ${command.modelId}`);
     }
+    const refusal = rollbackRefusal(command, this.deps.slots.active?.model.release.manifest, this.deps.manifestPublicKeyPem, this.deps.clock());
+    if (refusal !== undefined) throw new SwapFailedError(refusal);
     let verifyMs = performance.now() - t;
 
     const artifactPath = store.artifactPath(command.modelId);
@@ -121,9 +131,10 @@ export class SwapPipeline {
     const kept = (await store.sizeOf(artifactPath)) !== undefined && (await artifactMismatch(artifactPath, manifest)) === undefined;
     report('downloading');
     t = performance.now();
+    let downloaded: { bytes: number; sha256: string } | undefined;
     if (!kept) {
       await rm(artifactPath, { force: true });
-      await this.step('download failed', () =>
+      downloaded = await this.step('download failed', () =>
         downloadArtifact({
           url: command.artifactUrl,
           destination: partPath,
@@ -131,7 +142,7 @@ export class SwapPipeline {
           retries: this.deps.downloadRetries,
           backoffBaseMs: this.deps.downloadBackoffBaseMs,
           backoffMaxMs: this.deps.downloadBackoffMaxMs,
-          freeBytes: () => store.freeBytes(),
+          freeBytes: async () => Math.max(0, (await store.freeBytes()) - (this.deps.diskReserveBytes ?? 0)),
           signal: this.deps.signal,
           onRetry: ({ attempt, delayMs, error }) =>
             this.deps.logger.warn('download attempt failed; retrying', { commandId: command.commandId, attempt, delayMs, error: describeError(error) }),
@@ -142,8 +153,8 @@ export class SwapPipeline {
 
     report('verifying');
     t = performance.now();
-    if (!kept) {
-      const mismatch = await artifactMismatch(partPath, manifest);
+    if (downloaded !== undefined) {
+      const mismatch = digestMismatch(downloaded, manifest);
       if (mismatch !== undefined) {
         // Never resume from bytes that hashed wrong.
         await rm(partPath, { force: true });

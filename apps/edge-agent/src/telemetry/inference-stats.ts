@@ -1,8 +1,9 @@
 /**
  * Aggregates inferences into telemetry windows, one per model that answered in the window (a swap
  * in the middle of a window must not blend the old model's latencies into the new one's).
+ * Percentiles come from a bounded sample; the histogram and the counts see every inference.
  */
-import type { TelemetryWindow } from '@hotswap/contracts';
+import { LATENCY_HISTOGRAM_BOUNDS_MS, type TelemetryWindow } from '@hotswap/contracts';
 
 /** Latency samples kept per model and window; beyond this a uniform reservoir sample is kept. */
 export const MAX_SAMPLES_PER_WINDOW = 4096;
@@ -10,7 +11,10 @@ export const MAX_SAMPLES_PER_WINDOW = 4096;
 interface ModelWindow {
   count: number;
   errors: number;
+  labelled: number;
+  correct: number;
   samples: number[];
+  histogram: number[];
 }
 
 export class InferenceStats {
@@ -26,14 +30,20 @@ export class InferenceStats {
     this.windowStart = now;
   }
 
-  record(modelId: string, latencyMs: number, ok: boolean): void {
+  /** One inference; `correct` is set when it came with a label (see label.ts). */
+  record(modelId: string, latencyMs: number, ok: boolean, correct?: boolean): void {
     let w = this.windows.get(modelId);
     if (w === undefined) {
-      w = { count: 0, errors: 0, samples: [] };
+      w = { count: 0, errors: 0, labelled: 0, correct: 0, samples: [], histogram: new Array<number>(LATENCY_HISTOGRAM_BOUNDS_MS.length + 1).fill(0) };
       this.windows.set(modelId, w);
     }
     w.count++;
     if (!ok) w.errors++;
+    if (correct !== undefined) {
+      w.labelled++;
+      if (correct) w.correct++;
+    }
+    w.histogram[bucketOf(latencyMs)]++;
     if (w.samples.length < MAX_SAMPLES_PER_WINDOW) {
       w.samples.push(latencyMs);
     } else {
@@ -58,12 +68,20 @@ export class InferenceStats {
         count: w.count,
         errors: w.errors,
         latencyMs: { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) },
+        histogram: { boundsMs: [...LATENCY_HISTOGRAM_BOUNDS_MS], counts: w.histogram },
+        ...(w.labelled > 0 ? { accuracy: w.correct / w.labelled, labelled: w.labelled } : {}),
       });
     }
     this.windows = new Map();
     this.windowStart = now;
     return out;
   }
+}
+
+/** The histogram bucket of a latency: the first bound it does not exceed, or the overflow bucket. */
+export function bucketOf(latencyMs: number): number {
+  const i = LATENCY_HISTOGRAM_BOUNDS_MS.findIndex((bound) => latencyMs <= bound);
+  return i === -1 ? LATENCY_HISTOGRAM_BOUNDS_MS.length : i;
 }
 
 /** Nearest-rank percentile of ascending samples, rounded to 0.001 ms; 0 when there are none. */

@@ -1,7 +1,7 @@
 /** Builds signed swap commands for generated models, as the distributor would. */
 import { createHash, randomUUID } from 'node:crypto';
-import type { ReleaseManifest, SwapCommand } from '@hotswap/contracts';
-import { signManifest } from '@hotswap/infrastructure';
+import type { ReleaseManifest, RollbackInstruction, SwapCommand } from '@hotswap/contracts';
+import { signManifest, signRollback } from '@hotswap/infrastructure';
 
 export interface ReleaseSpec {
   readonly name: string;
@@ -13,6 +13,10 @@ export interface ReleaseSpec {
   readonly manifest?: Partial<ReleaseManifest>;
   readonly commandId?: string;
   readonly now?: Date;
+  /** Attach a rollback instruction signed with `privateKeyPem`, for this artifact unless overridden. */
+  readonly rollback?: true | Partial<RollbackInstruction>;
+  /** Key that signs the rollback instruction. Default `privateKeyPem`. */
+  readonly rollbackKeyPem?: string;
 }
 
 export function swapCommand(spec: ReleaseSpec): SwapCommand {
@@ -35,5 +39,20 @@ export function swapCommand(spec: ReleaseSpec): SwapCommand {
     artifactUrl: spec.artifactUrl,
     release: signManifest(manifest, spec.privateKeyPem),
     issuedAt: now.toISOString(),
+    ...(spec.rollback
+      ? {
+          rollback: signRollback(
+            {
+              modelId,
+              sha256: manifest.sha256,
+              issuedAt: now.toISOString(),
+              expiresAt: new Date(now.getTime() + 600_000).toISOString(),
+              reason: 'test rollback',
+              ...(spec.rollback === true ? {} : spec.rollback),
+            },
+            spec.rollbackKeyPem ?? spec.privateKeyPem,
+          ),
+        }
+      : {}),
   };
 }

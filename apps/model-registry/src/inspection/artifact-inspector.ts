@@ -1,8 +1,9 @@
-import onnxProto from 'onnx-proto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Framework, ModelMetadata, TensorSpec } from '@hotswap/contracts';
-
-const { onnx } = onnxProto;
+import type { ArtifactStore } from '@hotswap/infrastructure';
+import type onnxProto from 'onnx-proto';
+import { OnnxFormatError, readOnnxModel, type OnnxSummary } from './onnx-reader.js';
+import { DEFAULT_ZIP_LIMITS, readZipDirectory, ZipFormatError, type ZipEntry, type ZipLimits } from './zip-reader.js';
 
 /** Why an artifact does not hold what its declared framework says; becomes a 400. */
 export class InvalidArtifactError extends Error {
@@ -10,52 +11,151 @@ export class InvalidArtifactError extends Error {
   readonly code = 'BAD_REQUEST';
 }
 
-/**
- * The largest ONNX file parsed in memory. The walking skeleton decodes the ModelProto whole;
- * streaming inspection of multi-GB artifacts is part of the registry issue.
- */
-export const MAX_INSPECTED_BYTES = 512 * 1024 * 1024;
+/** Bounds of inspection; ZIP artifacts are checked against them before anything trusts them. */
+export type InspectionLimits = ZipLimits;
+export const DEFAULT_INSPECTION_LIMITS: InspectionLimits = DEFAULT_ZIP_LIMITS;
 
-const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
-const PICKLE_PROTOCOL_MAGIC = 0x80;
-
-/** Checks that the artifact matches its framework and reads what metadata it can from it. */
-export async function inspectArtifact(framework: Framework, source: Readable, sizeBytes: number): Promise<ModelMetadata> {
-  if (framework === 'onnx') {
-    if (sizeBytes > MAX_INSPECTED_BYTES) {
-      throw new InvalidArtifactError(`ONNX artifacts above ${MAX_INSPECTED_BYTES} bytes cannot be inspected yet`);
-    }
-    return inspectOnnx(await readAll(source));
-  }
-  const head = await readHead(source, 4);
-  const isZip = head.length >= 4 && head.subarray(0, 4).equals(ZIP_MAGIC);
-  if (framework === 'pytorch' && (isZip || head[0] === PICKLE_PROTOCOL_MAGIC)) return {};
-  if ((framework === 'zip' || framework === 'tensorflow') && isZip) return {};
-  throw new InvalidArtifactError(`artifact declared as ${framework} does not have the ${framework === 'pytorch' ? 'zip or pickle' : 'zip'} layout`);
+/** The artifact being inspected: its size and a way to read it, whole or by byte range. */
+export interface ArtifactSource {
+  readonly sizeBytes: number;
+  /** Opens the artifact, or the byte range `[start, end]` (both inclusive). */
+  open(range?: { start: number; end: number }): Promise<Readable>;
 }
 
-export function inspectOnnx(bytes: Buffer): ModelMetadata {
-  let model: InstanceType<typeof onnx.ModelProto>;
-  try {
-    model = onnx.ModelProto.decode(bytes);
-  } catch (error) {
-    throw new InvalidArtifactError(`artifact declared as onnx is not an ONNX ModelProto: ${(error as Error).message}`, { cause: error });
-  }
-  const irVersion = Number(model.irVersion ?? 0);
-  const graph = model.graph;
-  if (irVersion <= 0 || !graph || (graph.node ?? []).length === 0 || (graph.output ?? []).length === 0) {
+/** The artifact stored under `key` as an `ArtifactSource`. */
+export function storedArtifactSource(store: ArtifactStore, key: string, sizeBytes: number): ArtifactSource {
+  return { sizeBytes, open: (range) => store.get(key, range) };
+}
+
+/** An artifact held in memory (tests, small files) as an `ArtifactSource`. */
+export function bufferArtifactSource(bytes: Buffer): ArtifactSource {
+  return {
+    sizeBytes: bytes.length,
+    open: async (range) => Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes]),
+  };
+}
+
+const ZIP_MAGIC = [Buffer.from('PK\x03\x04', 'latin1'), Buffer.from('PK\x05\x06', 'latin1')];
+const PICKLE_PROTO = 0x80;
+const HEAD_BYTES = 8;
+
+type Content = 'onnx' | 'tensorflow' | 'pytorch-zip' | 'pickle' | 'zip';
+
+const CONTENT_NAMES: Record<Content, string> = {
+  onnx: 'an ONNX model',
+  tensorflow: 'a TensorFlow SavedModel',
+  'pytorch-zip': 'a PyTorch archive (data.pkl)',
+  pickle: 'a pickle (legacy PyTorch) file',
+  zip: 'a ZIP archive',
+};
+
+/** Which declared frameworks each kind of content satisfies. */
+const ACCEPTS: Record<Framework, readonly Content[]> = {
+  onnx: ['onnx'],
+  tensorflow: ['tensorflow'],
+  pytorch: ['pytorch-zip', 'pickle'],
+  zip: ['zip', 'tensorflow', 'pytorch-zip'],
+};
+
+/**
+ * Checks that the artifact matches its declared framework and reads what metadata it can, in
+ * bounded memory whatever the artifact's size: an ONNX ModelProto is walked on the wire as it
+ * streams by (its tensor data skipped, never buffered); a ZIP is judged from its central
+ * directory, read by byte range from the end of the file.
+ * @throws InvalidArtifactError naming the declared framework and what the artifact is instead
+ */
+export async function inspectArtifact(
+  framework: Framework,
+  source: ArtifactSource,
+  limits: InspectionLimits = DEFAULT_INSPECTION_LIMITS,
+): Promise<ModelMetadata> {
+  const declared = `artifact declared as ${framework}`;
+  if (source.sizeBytes === 0) throw new InvalidArtifactError(`${declared} is empty (0 bytes)`);
+  const head = await readHead(source);
+
+  if (ZIP_MAGIC.some((magic) => head.subarray(0, 4).equals(magic))) {
+    if (framework === 'onnx') throw mismatch(framework, 'zip');
+    let entries: ZipEntry[];
+    try {
+      entries = await readZipDirectory((range) => source.open(range), source.sizeBytes, limits);
+    } catch (error) {
+      if (!(error instanceof ZipFormatError)) throw error;
+      throw new InvalidArtifactError(`${declared} is not a safe ZIP archive: ${error.message}`, { cause: error });
+    }
+    const content = zipContent(entries);
+    if (ACCEPTS[framework].includes(content)) return {};
+    if (content !== 'zip') throw mismatch(framework, content);
     throw new InvalidArtifactError(
-      'artifact declared as onnx is not an ONNX model: ' +
-        (irVersion <= 0 ? 'ir_version is missing' : !graph ? 'graph is missing' : 'graph has no nodes or outputs'),
+      framework === 'tensorflow'
+        ? `${declared} is not a TensorFlow SavedModel: the ZIP needs saved_model.pb and a variables/ folder beside it`
+        : `${declared} is a ZIP without data.pkl, so neither the TorchScript nor the zip-pickle layout`,
     );
   }
-  const opset = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-  const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
+
+  if (head[0] === PICKLE_PROTO && head[1] >= 2 && head[1] <= 5) {
+    if (framework === 'pytorch') return {};
+    throw mismatch(framework, 'pickle');
+  }
+
+  let summary: OnnxSummary;
+  try {
+    summary = await readOnnxModel(await source.open(), source.sizeBytes);
+  } catch (error) {
+    if (!(error instanceof OnnxFormatError)) throw error;
+    if (framework === 'onnx') {
+      throw new InvalidArtifactError(`${declared} is not an ONNX ModelProto: ${error.message}`, { cause: error });
+    }
+    throw notLayout(framework, head);
+  }
+  const problem = onnxProblem(summary);
+  if (framework !== 'onnx') {
+    if (problem === undefined) throw mismatch(framework, 'onnx');
+    throw notLayout(framework, head);
+  }
+  if (problem !== undefined) throw new InvalidArtifactError(`${declared} is not an ONNX model: ${problem}`);
+  const opset = summary.opsetImports.find((o) => !o.domain || o.domain === 'ai.onnx');
   return {
-    inputSchema: (graph.input ?? []).filter((v) => !initializers.has(v.name)).map(tensorSpec),
-    outputSchema: (graph.output ?? []).map(tensorSpec),
+    inputSchema: summary.inputs.filter((v) => !summary.initializerNames.has(v.name ?? '')).map(tensorSpec),
+    outputSchema: summary.outputs.map(tensorSpec),
     ...(opset?.version !== undefined && opset.version !== null ? { opset: Number(opset.version) } : {}),
   };
+}
+
+/** Inspects an ONNX model held in memory (a convenience over `inspectArtifact`). */
+export function inspectOnnx(bytes: Buffer): Promise<ModelMetadata> {
+  return inspectArtifact('onnx', bufferArtifactSource(bytes));
+}
+
+function mismatch(framework: Framework, content: Content): InvalidArtifactError {
+  return new InvalidArtifactError(`declared ${framework}, but the artifact is ${CONTENT_NAMES[content]}`);
+}
+
+function notLayout(framework: Framework, head: Buffer): InvalidArtifactError {
+  const layout = framework === 'pytorch' ? 'zip or pickle' : framework === 'onnx' ? 'ONNX' : 'zip';
+  return new InvalidArtifactError(
+    `artifact declared as ${framework} does not have the ${layout} layout (it starts with bytes ${head.toString('hex').replace(/(..)(?!$)/g, '$1 ')})`,
+  );
+}
+
+function onnxProblem(summary: OnnxSummary): string | undefined {
+  if (summary.irVersion <= 0) return 'ir_version is missing';
+  if (!summary.hasGraph) return 'graph is missing';
+  if (summary.nodeCount === 0 || summary.outputs.length === 0) return 'graph has no nodes or outputs';
+  return undefined;
+}
+
+/**
+ * What a ZIP holds: a SavedModel has `saved_model.pb` with `variables/` beside it; a PyTorch file
+ * (TorchScript or zip-pickle) has `data.pkl` at the top or in its one top-level folder.
+ */
+function zipContent(entries: readonly ZipEntry[]): Content {
+  const names = entries.map((e) => e.name);
+  for (const name of names) {
+    const match = /^((?:[^/]+\/)?)saved_model\.pb$/.exec(name);
+    if (match && names.some((other) => other.startsWith(`${match[1]}variables/`))) return 'tensorflow';
+  }
+  if (names.some((name) => /^(?:[^/]+\/)?data\.pkl$/.test(name))) return 'pytorch-zip';
+  return 'zip';
 }
 
 const ELEMENT_TYPES: Record<number, string> = {
@@ -72,20 +172,10 @@ function tensorSpec(value: onnxProto.onnx.IValueInfoProto): TensorSpec {
   };
 }
 
-async function readAll(source: Readable): Promise<Buffer> {
+async function readHead(source: ArtifactSource): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of source) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function readHead(source: Readable, bytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let have = 0;
-  for await (const chunk of source) {
+  for await (const chunk of await source.open({ start: 0, end: Math.min(HEAD_BYTES, source.sizeBytes) - 1 })) {
     chunks.push(chunk as Buffer);
-    have += (chunk as Buffer).length;
-    if (have >= bytes) break;
   }
-  source.destroy();
-  return Buffer.concat(chunks).subarray(0, bytes);
+  return Buffer.concat(chunks);
 }

@@ -16,6 +16,12 @@ export type RegisterDevice = Command<'RegisterDevice', {
   readonly capabilities: DeviceCapabilities;
   /** A set: order and repeats do not matter. */
   readonly tags: readonly string[];
+  /**
+   * Whether the device itself is announcing (it is connected). False when an operator registers it
+   * ahead of its first connection: it is then recorded, but stays Offline until it connects.
+   * Default true.
+   */
+  readonly connected?: boolean;
 }>;
 export type RecordHeartbeat = Command<'RecordHeartbeat', { readonly deviceId: string }>;
 /** The control plane noticed the heartbeats stopped. */
@@ -94,7 +100,7 @@ function registerDevice({ data, metadata }: RegisterDevice, state: DeviceState):
   const registered: DeviceRegistered[] = state.status !== 'Unregistered' && sameAttributes(state, attributes)
     ? []
     : [{ type: 'DeviceRegistered', data: { ...attributes, registeredAt: now } }];
-  const cameOnline: DeviceCameOnline[] = state.status !== 'Unregistered' && isConnected(state)
+  const cameOnline: DeviceCameOnline[] = data.connected === false || (state.status !== 'Unregistered' && isConnected(state))
     ? []
     : [{ type: 'DeviceCameOnline', data: { deviceId: data.deviceId, at: now } }];
   return [...registered, ...cameOnline];

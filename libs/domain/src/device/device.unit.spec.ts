@@ -45,6 +45,10 @@ describe('device decider', () => {
       spec.given([]).when(register()).then([{ ...registered, data: { ...registered.data, registeredAt: now } }, cameOnlineNow]);
     });
 
+    it('records a device an operator registers ahead of its first connection, and keeps it Offline', () => {
+      spec.given([]).when(register({ connected: false })).then([{ ...registered, data: { ...registered.data, registeredAt: now } }]);
+    });
+
     it('records repeated tags once and only the known capabilities', () => {
       spec.given([])
         .when(register({ tags: ['door', 'door'], capabilities: { ...capabilities, extra: 1 } as never }))
@@ -91,6 +95,10 @@ describe('device decider', () => {
   });
 
   describe('when the device is online', () => {
+    it('records nothing when an operator registers it again while it is online', () => {
+      spec.given([registered, online]).when(register({ connected: false })).thenNothing();
+    });
+
     it('records nothing for an identical registration', () => {
       spec.given([registered, online]).when(register()).thenNothing();
     });

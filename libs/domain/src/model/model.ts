@@ -1,4 +1,6 @@
-import type { Framework, ModelEvent, ModelMetadata } from '@hotswap/contracts';
+import type {
+  Framework, ModelEvent, ModelMetadata, ValidationReportView, ValidationStepResult, ValidationThresholds,
+} from '@hotswap/contracts';
 
 /** What an uploaded model is; fixed once uploaded. */
 export interface ModelDetails {
@@ -13,8 +15,26 @@ export interface ModelDetails {
   readonly uploadedAt: string;
 }
 
-/** The model aggregate (stream `model-<modelId>`). Later statuses (Validating, …) join the union. */
-export type ModelState = { readonly status: 'Empty' } | ({ readonly status: 'Uploaded' } & ModelDetails);
+/** The validation run in progress. */
+export interface ValidationRun {
+  readonly validationId: string;
+  readonly trigger: 'upload' | 'request';
+  readonly thresholds: Required<ValidationThresholds>;
+  readonly datasetId?: string;
+  readonly ranOn: string;
+  readonly startedAt: string;
+  readonly steps: readonly ValidationStepResult[];
+}
+
+/**
+ * The model aggregate (stream `model-<modelId>`):
+ * `Uploaded → Validating → Validated | Rejected`, and again `Validating` on re-validation.
+ */
+export type ModelState =
+  | { readonly status: 'Empty' }
+  | ({ readonly status: 'Uploaded' } & ModelDetails)
+  | ({ readonly status: 'Validating'; readonly run: ValidationRun; readonly lastReport?: ValidationReportView } & ModelDetails)
+  | ({ readonly status: 'Validated' | 'Rejected'; readonly lastReport: ValidationReportView } & ModelDetails);
 
 export function initialModelState(): ModelState {
   return { status: 'Empty' };
@@ -24,9 +44,24 @@ export function evolveModel(state: ModelState, event: ModelEvent): ModelState {
   switch (event.type) {
     case 'ModelUploaded':
       return { status: 'Uploaded', ...event.data };
+    case 'ModelValidationStarted': {
+      if (state.status === 'Empty') return state;
+      const { modelId: _id, at, ...run } = event.data;
+      const { run: _previous, ...details } = state as typeof state & { run?: ValidationRun };
+      return { ...details, status: 'Validating', run: { ...run, startedAt: at, steps: [] } };
+    }
+    case 'ModelValidationStepRecorded':
+      if (state.status !== 'Validating' || state.run.validationId !== event.data.validationId) return state;
+      return { ...state, run: { ...state.run, steps: [...state.run.steps, event.data.result] } };
+    case 'ModelValidated':
+    case 'ModelRejected': {
+      if (state.status !== 'Validating') return state;
+      const { run: _run, ...details } = state;
+      return { ...details, status: event.type === 'ModelValidated' ? 'Validated' : 'Rejected', lastReport: event.data.report };
+    }
     default: {
       // Events of a newer schema are skipped so an older reader can still fold the stream.
-      const _unknown: never = event.type;
+      const _unknown: never = event;
       return state;
     }
   }

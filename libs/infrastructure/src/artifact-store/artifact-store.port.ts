@@ -45,6 +45,12 @@ export interface ArtifactStore {
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** Size and checksum, or `undefined` when there is no artifact under `key`. */
   stat(key: string): Promise<ArtifactStat | undefined>;
+  /**
+   * Moves the artifact under `fromKey` to `toKey` (replacing what is there), without streaming it
+   * through the caller: a rename on local files, a server-side copy on S3.
+   * @throws ArtifactNotFoundError when there is nothing under `fromKey`
+   */
+  move(fromKey: string, toKey: string): Promise<StoredArtifact>;
   /** Removes the artifact; removing a missing key is not an error. */
   delete(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;

@@ -15,6 +15,7 @@ export {
   InvalidByteRangeError,
 } from './errors.js';
 export { LocalFileArtifactStore, type LocalFileArtifactStoreOptions } from './local-file-artifact-store.js';
+export { S3ArtifactStore, type S3ArtifactStoreOptions } from './s3-artifact-store.js';
 export {
   signUrl,
   verifySignedUrl,

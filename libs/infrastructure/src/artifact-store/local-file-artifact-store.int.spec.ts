@@ -1,23 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import {
-  ArtifactNotFoundError,
-  ArtifactStoreError,
-  ArtifactTooLargeError,
-  ChecksumMismatchError,
-  InvalidArtifactKeyError,
-  InvalidByteRangeError,
-  LocalFileArtifactStore,
-} from './index.js';
-
-const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+import { describeArtifactStoreContract, sha256 } from './artifact-store.contract.js';
+import { ArtifactStoreError, LocalFileArtifactStore } from './index.js';
 
 /** All files under `dir`, relative, so tests can assert that nothing was left behind. */
 async function filesUnder(dir: string): Promise<string[]> {
@@ -25,32 +16,33 @@ async function filesUnder(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
 }
 
+const roots: string[] = [];
+async function tempRoot(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'hotswap-artifacts-'));
+  roots.push(dir);
+  return dir;
+}
+afterAll(async () => {
+  await Promise.all(roots.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describeArtifactStoreContract('LocalFileArtifactStore', async () => {
+  const rootDir = await tempRoot();
+  return { store: new LocalFileArtifactStore({ rootDir }), leftovers: () => filesUnder(rootDir) };
+});
+
+describeArtifactStoreContract('LocalFileArtifactStore, encrypted', async () => {
+  const rootDir = await tempRoot();
+  return { store: new LocalFileArtifactStore({ rootDir, encryptionKey: randomBytes(32) }), leftovers: () => filesUnder(rootDir) };
+});
+
 describe('LocalFileArtifactStore', () => {
   let rootDir: string;
   let store: LocalFileArtifactStore;
 
   beforeAll(async () => {
-    rootDir = await mkdtemp(join(tmpdir(), 'hotswap-artifacts-'));
+    rootDir = await tempRoot();
     store = new LocalFileArtifactStore({ rootDir });
-  });
-
-  afterAll(async () => {
-    await rm(rootDir, { recursive: true, force: true });
-  });
-
-  it('stores an artifact and reads it back with the SHA-256 node:crypto computes', async () => {
-    const content = 'onnx model bytes '.repeat(1000);
-    const stored = await store.put('models/resnet/1.2.0/model.onnx', Readable.from([content]));
-
-    expect(stored).toEqual({ key: 'models/resnet/1.2.0/model.onnx', sizeBytes: content.length, sha256: sha256(content) });
-    expect(await store.stat('models/resnet/1.2.0/model.onnx')).toEqual({ sizeBytes: content.length, sha256: sha256(content) });
-    expect(await store.exists('models/resnet/1.2.0/model.onnx')).toBe(true);
-    expect(await text(await store.get('models/resnet/1.2.0/model.onnx'))).toBe(content);
-  });
-
-  it('accepts a matching expected checksum in either case', async () => {
-    const stored = await store.put('checked.bin', Readable.from(['abc']), { expectedSha256: sha256('abc').toUpperCase() });
-    expect(stored.sha256).toBe(sha256('abc'));
   });
 
   it('streams a 50 MB artifact without holding it in memory', async () => {
@@ -83,129 +75,6 @@ describe('LocalFileArtifactStore', () => {
     expect(peakRss - rssBefore).toBeLessThan(16 * 1024 * 1024);
   }, 60_000);
 
-  it('refuses an artifact over maxSizeBytes and leaves nothing behind', async () => {
-    const before = await filesUnder(rootDir);
-    const put = store.put('too-large.bin', Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), { maxSizeBytes: 1000 });
-
-    await expect(put).rejects.toThrow(ArtifactTooLargeError);
-    await expect(put).rejects.toThrow('artifact "too-large.bin" exceeds the limit of 1000 bytes');
-    expect(await store.exists('too-large.bin')).toBe(false);
-    expect(await filesUnder(rootDir)).toEqual(before);
-  });
-
-  it('accepts an artifact of exactly maxSizeBytes', async () => {
-    const stored = await store.put('exact.bin', Readable.from([Buffer.alloc(1000)]), { maxSizeBytes: 1000 });
-    expect(stored.sizeBytes).toBe(1000);
-  });
-
-  it('refuses a checksum mismatch, naming both hashes, and leaves nothing behind', async () => {
-    const before = await filesUnder(rootDir);
-    const wrong = sha256('something else');
-    const error = await store.put('mismatch.bin', Readable.from(['payload']), { expectedSha256: wrong }).catch((e: unknown) => e);
-
-    expect(error).toBeInstanceOf(ChecksumMismatchError);
-    expect(error).toMatchObject({ expectedSha256: wrong, actualSha256: sha256('payload') });
-    expect((error as Error).message).toContain(wrong);
-    expect((error as Error).message).toContain(sha256('payload'));
-    expect(await store.exists('mismatch.bin')).toBe(false);
-    expect(await filesUnder(rootDir)).toEqual(before);
-  });
-
-  it('keeps the previous artifact when replacing it fails', async () => {
-    await store.put('replace.bin', Readable.from(['version one']));
-    await expect(
-      store.put('replace.bin', Readable.from(['version two']), { expectedSha256: sha256('nope') }),
-    ).rejects.toThrow(ChecksumMismatchError);
-    expect(await text(await store.get('replace.bin'))).toBe('version one');
-  });
-
-  it('replaces an artifact when put again under the same key', async () => {
-    await store.put('overwrite.bin', Readable.from(['old']));
-    await store.put('overwrite.bin', Readable.from(['brand new']));
-    expect(await store.stat('overwrite.bin')).toEqual({ sizeBytes: 9, sha256: sha256('brand new') });
-    expect(await text(await store.get('overwrite.bin'))).toBe('brand new');
-  });
-
-  it('wraps a failing source stream in ArtifactStoreError with the cause and leaves nothing behind', async () => {
-    const before = await filesUnder(rootDir);
-    const cause = new Error('client disconnected');
-    const source = new Readable({
-      read() {
-        this.push(Buffer.alloc(10));
-        this.destroy(cause);
-      },
-    });
-    const error = await store.put('aborted.bin', source).catch((e: unknown) => e);
-
-    expect(error).toBeInstanceOf(ArtifactStoreError);
-    expect((error as Error).message).toBe('storing artifact "aborted.bin" failed: client disconnected');
-    expect((error as Error).cause).toBe(cause);
-    expect(await filesUnder(rootDir)).toEqual(before);
-  });
-
-  it('rejects invalid options before reading the source', async () => {
-    await expect(store.put('x.bin', Readable.from(['x']), { maxSizeBytes: -1 })).rejects.toThrow(
-      'maxSizeBytes must be a non-negative integer, got -1',
-    );
-    await expect(store.put('x.bin', Readable.from(['x']), { expectedSha256: 'abc' })).rejects.toThrow(
-      'expectedSha256 must be 64 hex digits, got "abc"',
-    );
-  });
-
-  describe('byte ranges', () => {
-    const content = '0123456789';
-
-    beforeAll(async () => {
-      await store.put('range.bin', Readable.from([content]));
-    });
-
-    it.each([
-      [{ start: 0, end: 3 }, '0123'],
-      [{ start: 4 }, '456789'],
-      [{ end: 2 }, '012'],
-      [{ start: 9, end: 9 }, '9'],
-      [{ start: 7, end: 100 }, '789'],
-    ])('reads the inclusive range %j', async (range, expected) => {
-      expect(await text(await store.get('range.bin', range))).toBe(expected);
-    });
-
-    it.each([[{ start: 10 }], [{ start: 5, end: 4 }], [{ start: -1 }], [{ start: 1.5 }], [{ start: 0, end: -2 }]])(
-      'refuses the unsatisfiable range %j',
-      async (range) => {
-        await expect(store.get('range.bin', range)).rejects.toThrow(InvalidByteRangeError);
-      },
-    );
-
-    it('names the range and the size when refusing', async () => {
-      await expect(store.get('range.bin', { start: 12, end: 20 })).rejects.toThrow(
-        'byte range 12-20 is not satisfiable for artifact "range.bin" of 10 bytes',
-      );
-    });
-
-    it('reads an empty artifact whole but refuses any range of it', async () => {
-      await store.put('empty.bin', Readable.from([]));
-      expect(await store.stat('empty.bin')).toEqual({ sizeBytes: 0, sha256: sha256('') });
-      expect(await text(await store.get('empty.bin'))).toBe('');
-      await expect(store.get('empty.bin', { start: 0 })).rejects.toThrow(InvalidByteRangeError);
-    });
-  });
-
-  it('reports a missing artifact', async () => {
-    expect(await store.stat('missing.bin')).toBeUndefined();
-    expect(await store.exists('missing.bin')).toBe(false);
-    await expect(store.get('missing.bin')).rejects.toThrow(new ArtifactNotFoundError('missing.bin'));
-    // A key below a file is missing too, not a filesystem error.
-    expect(await store.exists('range.bin/inside')).toBe(false);
-  });
-
-  it('deletes an artifact, and deleting a missing one is not an error', async () => {
-    await store.put('delete-me.bin', Readable.from(['bye']));
-    await store.delete('delete-me.bin');
-    expect(await store.exists('delete-me.bin')).toBe(false);
-    expect(await filesUnder(rootDir)).not.toContain(join('data', 'delete-me.bin'));
-    await expect(store.delete('delete-me.bin')).resolves.toBeUndefined();
-  });
-
   it('does not let a key collide with the metadata of another key', async () => {
     await store.put('a', Readable.from(['data of a']));
     await store.put('a.json', Readable.from(['data of a.json']));
@@ -213,14 +82,76 @@ describe('LocalFileArtifactStore', () => {
     expect(await store.stat('a')).toEqual({ sizeBytes: 9, sha256: sha256('data of a') });
   });
 
-  it.each(['../escape.bin', 'a/../../b', '/etc/passwd', 'a//b', './a', 'a/', 'white space', 'semi;colon', 'ü.bin', ''])(
-    'refuses the key %j in every operation',
-    async (key) => {
-      await expect(store.put(key, Readable.from(['x']))).rejects.toThrow(InvalidArtifactKeyError);
-      await expect(store.get(key)).rejects.toThrow(InvalidArtifactKeyError);
-      await expect(store.stat(key)).rejects.toThrow(InvalidArtifactKeyError);
-      await expect(store.exists(key)).rejects.toThrow(InvalidArtifactKeyError);
-      await expect(store.delete(key)).rejects.toThrow(InvalidArtifactKeyError);
-    },
-  );
+});
+
+describe('LocalFileArtifactStore, encrypted at rest (AES-256-GCM)', () => {
+  const key = randomBytes(32);
+  let rootDir: string;
+  let store: LocalFileArtifactStore;
+  // Three and a half 64 KiB frames of recognisable plaintext.
+  const plaintext = Buffer.from('model weights 0123456789 '.repeat(9200)).subarray(0, 3.5 * 65536);
+
+  beforeAll(async () => {
+    rootDir = await tempRoot();
+    store = new LocalFileArtifactStore({ rootDir, encryptionKey: key });
+    await store.put('secret/model.onnx', Readable.from([plaintext]));
+  });
+
+  it('writes no plaintext to disk, and records the SHA-256 of the plaintext', async () => {
+    const onDisk = await readFile(join(rootDir, 'data', 'secret', 'model.onnx'));
+    expect(onDisk.length).toBe(plaintext.length + 4 * 16);
+    expect(onDisk.includes(Buffer.from('model weights'))).toBe(false);
+    expect(await store.stat('secret/model.onnx')).toEqual({ sizeBytes: plaintext.length, sha256: sha256(plaintext) });
+    expect(Buffer.concat(await (await store.get('secret/model.onnx')).toArray()).equals(plaintext)).toBe(true);
+  });
+
+  it.each([
+    [0, 0], [65535, 65536], [65530, 3 * 65536 + 10], [3 * 65536, 3.5 * 65536 - 1], [100, 200], [0, 3.5 * 65536 - 1],
+  ])('decrypts only what the range %d-%d needs', async (start, end) => {
+    const read = Buffer.concat(await (await store.get('secret/model.onnx', { start, end })).toArray());
+    expect(read.equals(plaintext.subarray(start, end + 1))).toBe(true);
+  });
+
+  it('refuses to read a file altered on disk, naming the frame', async () => {
+    await store.put('tampered.bin', Readable.from([plaintext]));
+    const path = join(rootDir, 'data', 'tampered.bin');
+    const bytes = await readFile(path);
+    bytes[2 * (65536 + 16) + 5] ^= 0x01;
+    await writeFile(path, bytes);
+
+    await expect(text(await store.get('tampered.bin'))).rejects.toThrow(
+      'artifact "tampered.bin" is corrupt or was tampered with: frame 2 failed authentication',
+    );
+    await expect(text(await store.get('tampered.bin', { start: 2 * 65536, end: 2 * 65536 }))).rejects.toThrow(ArtifactStoreError);
+    // Frames before the altered one still read.
+    expect((await text(await store.get('tampered.bin', { start: 0, end: 12 })))).toBe('model weights');
+  });
+
+  it('refuses to read a truncated file', async () => {
+    await store.put('truncated.bin', Readable.from([plaintext]));
+    await truncate(join(rootDir, 'data', 'truncated.bin'), 3 * (65536 + 16) + 100);
+    await expect(text(await store.get('truncated.bin'))).rejects.toThrow(
+      'artifact "truncated.bin" is corrupt or was tampered with: frame 3 is 100 bytes on disk, expected 32784 (truncated?)',
+    );
+  });
+
+  it('refuses to read with another key, and without one', async () => {
+    const other = new LocalFileArtifactStore({ rootDir, encryptionKey: randomBytes(32) });
+    await expect(text(await other.get('secret/model.onnx'))).rejects.toThrow('frame 0 failed authentication');
+    const none = new LocalFileArtifactStore({ rootDir });
+    await expect(none.get('secret/model.onnx')).rejects.toThrow(
+      'artifact "secret/model.onnx" is encrypted and this store has no encryption key',
+    );
+  });
+
+  it('still reads artifacts stored before encryption was configured', async () => {
+    await new LocalFileArtifactStore({ rootDir }).put('legacy.bin', Readable.from(['plain old bytes']));
+    expect(await text(await store.get('legacy.bin', { start: 6 }))).toBe('old bytes');
+  });
+
+  it('refuses a key that is not 32 bytes', () => {
+    expect(() => new LocalFileArtifactStore({ rootDir, encryptionKey: randomBytes(16) })).toThrow(
+      'the artifact encryption key must be 32 bytes, got 16',
+    );
+  });
 });

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, fdatasync, type WriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline as pipelineWithCallback, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertValidArtifactKey } from './artifact-key.js';
 import type {
@@ -19,15 +19,34 @@ import {
   ChecksumMismatchError,
   InvalidByteRangeError,
 } from './errors.js';
+import {
+  assertEncryptionKey, decryptFrames, encryptedSize, encryptFrames, newEncryptionParams,
+  TAG_BYTES, type EncryptionParams,
+} from './encrypted-frames.js';
 
 export interface LocalFileArtifactStoreOptions {
   /** Directory holding `data/`, `meta/` and `tmp/`; created on first write. */
   readonly rootDir: string;
+  /**
+   * 32-byte master key: when set, artifacts are encrypted at rest with AES-256-GCM in 64 KiB
+   * frames (see `encrypted-frames.ts`); artifacts stored without a key stay readable.
+   */
+  readonly encryptionKey?: Buffer;
 }
 
 interface Metadata extends ArtifactStat {
   readonly version: 1;
+  /** Present when the data file is encrypted. */
+  readonly encryption?: EncryptionParams;
 }
+
+/** Read buffer size; large reads keep streaming a multi-GB artifact cheap. */
+const READ_HIGH_WATER_MARK = 1024 * 1024;
+/**
+ * While a large artifact streams in, its written bytes are synced to disk every this many bytes,
+ * in the background, so the fsync that ends `put` has little left to do instead of the whole file.
+ */
+const BACKGROUND_SYNC_BYTES = 64 * 1024 * 1024;
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -42,8 +61,11 @@ export class LocalFileArtifactStore implements ArtifactStore {
   private readonly dataDir: string;
   private readonly metaDir: string;
   private readonly tmpDir: string;
+  private readonly encryptionKey: Buffer | undefined;
 
   constructor(options: LocalFileArtifactStoreOptions) {
+    if (options.encryptionKey !== undefined) assertEncryptionKey(options.encryptionKey);
+    this.encryptionKey = options.encryptionKey;
     this.dataDir = join(options.rootDir, 'data');
     this.metaDir = join(options.rootDir, 'meta');
     this.tmpDir = join(options.rootDir, 'tmp');
@@ -77,9 +99,16 @@ export class LocalFileArtifactStore implements ArtifactStore {
     });
 
     // `flush` fsyncs before close, so a rename never publishes a file whose bytes are not on disk.
-    const sink = createWriteStream(tmpData, { flags: 'wx', flush: true });
+    const sink = createWriteStream(tmpData, { flags: 'wx', flush: true, highWaterMark: READ_HIGH_WATER_MARK });
+    const encryption = this.encryptionKey === undefined ? undefined : newEncryptionParams();
+    const syncing = backgroundSync(sink);
     try {
-      await pipeline(source, meter, sink);
+      try {
+        if (encryption === undefined) await pipeline(source, meter, sink);
+        else await pipeline(source, meter, encryptFrames(this.encryptionKey as Buffer, encryption), sink);
+      } finally {
+        await syncing.stop();
+      }
       const sha256 = hash.digest('hex');
       if (expected !== undefined && expected !== sha256) {
         throw new ChecksumMismatchError(key, expected, sha256);
@@ -88,7 +117,7 @@ export class LocalFileArtifactStore implements ArtifactStore {
       await mkdir(dirname(dataPath), { recursive: true });
       await rename(tmpData, dataPath);
       try {
-        await this.writeMetadata(key, { version: 1, sizeBytes, sha256 });
+        await this.writeMetadata(key, { version: 1, sizeBytes, sha256, ...(encryption ? { encryption } : {}) });
       } catch (error) {
         await rm(dataPath, { force: true });
         throw error;
@@ -107,21 +136,48 @@ export class LocalFileArtifactStore implements ArtifactStore {
   }
 
   async get(key: string, range: ByteRange = {}): Promise<Readable> {
-    const stat = await this.stat(key);
-    if (stat === undefined) throw new ArtifactNotFoundError(key);
+    const meta = await this.readMetadata(key);
+    if (meta === undefined) throw new ArtifactNotFoundError(key);
     const path = this.dataPath(key);
-    if (range.start === undefined && range.end === undefined) return createReadStream(path);
-    const lastByte = stat.sizeBytes - 1;
+    const whole = range.start === undefined && range.end === undefined;
+    const lastByte = meta.sizeBytes - 1;
     const start = range.start ?? 0;
     const end = Math.min(range.end ?? lastByte, lastByte);
     const isIndex = (n: number | undefined) => n === undefined || (Number.isSafeInteger(n) && n >= 0);
-    if (!isIndex(range.start) || !isIndex(range.end) || start > end) {
-      throw new InvalidByteRangeError(key, range, stat.sizeBytes);
+    if (!whole && (!isIndex(range.start) || !isIndex(range.end) || start > end)) {
+      throw new InvalidByteRangeError(key, range, meta.sizeBytes);
     }
-    return createReadStream(path, { start, end });
+    if (meta.encryption === undefined) {
+      return whole ? createReadStream(path, { highWaterMark: READ_HIGH_WATER_MARK }) : createReadStream(path, { start, end, highWaterMark: READ_HIGH_WATER_MARK });
+    }
+    if (meta.sizeBytes === 0) return Readable.from([]);
+    return this.decrypt(key, path, meta.encryption, meta.sizeBytes, start, end);
+  }
+
+  /** Decrypts only the frames holding plaintext bytes `[start, end]`. */
+  private decrypt(key: string, path: string, encryption: EncryptionParams, sizeBytes: number, start: number, end: number): Readable {
+    if (this.encryptionKey === undefined) {
+      throw new ArtifactStoreError(`artifact ${JSON.stringify(key)} is encrypted and this store has no encryption key`);
+    }
+    const { frameBytes } = encryption;
+    const firstFrame = Math.floor(start / frameBytes);
+    const lastFrame = Math.floor(end / frameBytes);
+    const fileStart = firstFrame * (frameBytes + TAG_BYTES);
+    const fileEnd = Math.min((lastFrame + 1) * (frameBytes + TAG_BYTES), encryptedSize(sizeBytes, frameBytes)) - 1;
+    const decrypt = decryptFrames(this.encryptionKey, encryption, {
+      key, firstFrame, skipBytes: start - firstFrame * frameBytes, takeBytes: end - start + 1, plainSize: sizeBytes,
+    });
+    // Errors reach the reader through `decrypt`; destroying it closes the file.
+    pipelineWithCallback(createReadStream(path, { start: fileStart, end: fileEnd, highWaterMark: READ_HIGH_WATER_MARK }), decrypt, () => undefined);
+    return decrypt;
   }
 
   async stat(key: string): Promise<ArtifactStat | undefined> {
+    const meta = await this.readMetadata(key);
+    return meta === undefined ? undefined : { sizeBytes: meta.sizeBytes, sha256: meta.sha256 };
+  }
+
+  private async readMetadata(key: string): Promise<Metadata | undefined> {
     assertValidArtifactKey(key);
     let text: string;
     try {
@@ -130,8 +186,21 @@ export class LocalFileArtifactStore implements ArtifactStore {
       if (isMissing(error)) return undefined;
       throw error;
     }
-    const meta = JSON.parse(text) as Metadata;
-    return { sizeBytes: meta.sizeBytes, sha256: meta.sha256 };
+    return JSON.parse(text) as Metadata;
+  }
+
+  async move(fromKey: string, toKey: string): Promise<StoredArtifact> {
+    assertValidArtifactKey(toKey);
+    const meta = await this.readMetadata(fromKey);
+    if (meta === undefined) throw new ArtifactNotFoundError(fromKey);
+    if (fromKey === toKey) return { key: toKey, sizeBytes: meta.sizeBytes, sha256: meta.sha256 };
+    const dataPath = this.dataPath(toKey);
+    await mkdir(dirname(dataPath), { recursive: true });
+    // Same order as put: data into place, then the sidecar that publishes it, then the source goes.
+    await rename(this.dataPath(fromKey), dataPath);
+    await this.writeMetadata(toKey, meta);
+    await rm(this.metaPath(fromKey), { force: true });
+    return { key: toKey, sizeBytes: meta.sizeBytes, sha256: meta.sha256 };
   }
 
   async exists(key: string): Promise<boolean> {
@@ -165,6 +234,33 @@ export class LocalFileArtifactStore implements ArtifactStore {
   private metaPath(key: string): string {
     return join(this.metaDir, `${key}.json`);
   }
+}
+
+/** Starts syncing `sink`'s file to disk every `BACKGROUND_SYNC_BYTES` as it is written. */
+function backgroundSync(sink: WriteStream): { stop(): Promise<void> } {
+  // `fd` is set once the file is open (and null after close); @types/node leaves it out.
+  const fd = () => (sink as WriteStream & { fd?: number | null }).fd;
+  let syncedUpTo = 0;
+  let inFlight: Promise<void> | undefined;
+  const kick = () => {
+    if (inFlight !== undefined || typeof fd() !== 'number' || sink.bytesWritten - syncedUpTo < BACKGROUND_SYNC_BYTES) return;
+    const target = sink.bytesWritten;
+    inFlight = new Promise<void>((resolve) => {
+      // Errors here are not the write's: the final fsync (flush) reports any that matter.
+      fdatasync(fd() as number, () => {
+        syncedUpTo = target;
+        inFlight = undefined;
+        resolve();
+      });
+    });
+  };
+  const timer = setInterval(kick, 50);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await inFlight;
+    },
+  };
 }
 
 function isMissing(error: unknown): boolean {

@@ -31,6 +31,11 @@ export interface MessageBusOptions {
   readonly traceContext?: TraceContext;
   /** Receives refused payloads (warn) and handler failures (error); defaults to the console. */
   readonly logger?: MessagingLogger;
+  /**
+   * Wraps the validation and handler of every message `handle`/`subscribe` receive, e.g. to make
+   * the sender's span the active parent (`otelRunInContext` in observability/). Default: runs `fn`.
+   */
+  readonly runInContext?: <T>(ctx: MessageContext, fn: () => Promise<T>) => Promise<T>;
 }
 
 export interface BusSendOptions {
@@ -91,6 +96,7 @@ type Outcome<T> = ReplyEnvelope<T> & { readonly logged?: boolean };
 export class MessageBus {
   private readonly traceContext: TraceContext | undefined;
   private readonly logger: MessagingLogger;
+  private readonly runInContext: <T>(ctx: MessageContext, fn: () => Promise<T>) => Promise<T>;
 
   constructor(
     readonly connection: NatsConnection,
@@ -98,6 +104,7 @@ export class MessageBus {
   ) {
     this.traceContext = options.traceContext;
     this.logger = options.logger ?? consoleLogger;
+    this.runInContext = options.runInContext ?? ((_ctx, fn) => fn());
   }
 
   /**
@@ -153,7 +160,7 @@ export class MessageBus {
   async handle<V extends AnyValidator, R>(subject: string, options: BusHandleOptions<V, R>): Promise<BusSubscription> {
     return this.listen(subject, options.queue, async (msg) => {
       const ctx = contextOf(msg);
-      let outcome: Outcome<R> = await this.process(msg, ctx, options.validate, options.handler);
+      let outcome: Outcome<R> = await this.runInContext(ctx, () => this.process(msg, ctx, options.validate, options.handler));
       if (msg.reply === undefined || msg.reply === '') {
         if (!outcome.ok && !outcome.logged) this.logFailure('request without a reply subject failed', ctx, outcome);
         return;
@@ -177,7 +184,7 @@ export class MessageBus {
   async subscribe<V extends AnyValidator>(subject: string, options: BusSubscribeOptions<V>): Promise<BusSubscription> {
     return this.listen(subject, options.queue, async (msg) => {
       const ctx = contextOf(msg);
-      const outcome = await this.process(msg, ctx, options.validate, options.handler);
+      const outcome = await this.runInContext(ctx, () => this.process(msg, ctx, options.validate, options.handler));
       if (!outcome.ok && !outcome.logged) this.logFailure('handler failed', ctx, outcome);
     });
   }

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { connect } from '@nats-io/transport-node';
-import { LocalFileArtifactStore } from '../artifact-store/index.js';
-import { defineConfig, loadConfig, str } from '../config/index.js';
+import { LocalFileArtifactStore, S3ArtifactStore, type ArtifactStore } from '../artifact-store/index.js';
+import { ConfigValueError, defineConfig, loadConfig, str, url, type Config } from '../config/index.js';
 import { JetStreamEventStore } from '../event-store/index.js';
 import { MessageBus } from '../messaging/index.js';
 import { PgDatabase, PgliteDatabase, type SqlDatabase } from '../read-model/index.js';
@@ -15,7 +15,36 @@ export const serviceRuntimeConfig = defineConfig({
   databaseUrl: { env: 'DATABASE_URL', optional: true, parse: str, secret: true, description: 'PostgreSQL URL of the read models; PGlite under HOTSWAP_DATA_DIR when unset' },
   dataDir: { env: 'HOTSWAP_DATA_DIR', default: '.hotswap', parse: str, description: 'local data folder (PGlite, local artifacts)' },
   artifactDir: { env: 'HOTSWAP_ARTIFACT_DIR', optional: true, parse: str, description: 'folder of the local artifact store; <HOTSWAP_DATA_DIR>/artifacts when unset' },
+  artifactEncryptionKey: { env: 'HOTSWAP_ARTIFACT_ENCRYPTION_KEY', optional: true, secret: true, parse: encryptionKey, description: 'base64 of a 32-byte key: the local artifact store encrypts at rest with AES-256-GCM (unencrypted when unset)' },
+  s3Bucket: { env: 'HOTSWAP_S3_BUCKET', optional: true, parse: str, description: 'S3 bucket of the artifacts; set it to use S3 (or MinIO) instead of local files' },
+  s3Endpoint: { env: 'HOTSWAP_S3_ENDPOINT', optional: true, parse: url, description: 'endpoint of an S3-compatible server such as MinIO (http://minio:9000); AWS S3 when unset' },
+  s3Region: { env: 'HOTSWAP_S3_REGION', default: 'us-east-1', parse: str, description: 'S3 region' },
+  s3Prefix: { env: 'HOTSWAP_S3_PREFIX', default: '', parse: str, description: 'key prefix inside the bucket, e.g. hotswap/' },
 });
+
+function encryptionKey(raw: string): Buffer {
+  const key = Buffer.from(raw.trim(), 'base64');
+  if (key.length !== 32) throw new ConfigValueError(`must be the base64 of 32 bytes (openssl rand -base64 32), got ${key.length} bytes`);
+  return key;
+}
+
+/**
+ * The artifact store the configuration asks for: S3 when `HOTSWAP_S3_BUCKET` is set (credentials
+ * from the AWS default chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile, instance role),
+ * local files otherwise.
+ */
+export function artifactStoreFromConfig(config: Config<typeof serviceRuntimeConfig>): ArtifactStore {
+  if (config.s3Bucket !== undefined) {
+    return new S3ArtifactStore({
+      bucket: config.s3Bucket, region: config.s3Region, prefix: config.s3Prefix,
+      ...(config.s3Endpoint !== undefined ? { endpoint: config.s3Endpoint } : {}),
+    });
+  }
+  return new LocalFileArtifactStore({
+    rootDir: config.artifactDir ?? join(config.dataDir, 'artifacts'),
+    ...(config.artifactEncryptionKey !== undefined ? { encryptionKey: config.artifactEncryptionKey } : {}),
+  });
+}
 
 export interface StartedRuntime {
   readonly runtime: ServiceRuntime;
@@ -40,7 +69,7 @@ export async function serviceRuntimeFromEnv(service: string, env: NodeJS.Process
     bus: new MessageBus(nats, { logger }),
     eventStore: await JetStreamEventStore.fromConnection(nats),
     db,
-    artifacts: new LocalFileArtifactStore({ rootDir: config.artifactDir ?? join(config.dataDir, 'artifacts') }),
+    artifacts: artifactStoreFromConfig(config),
     clock: () => new Date(),
     logger,
   };

@@ -1,1 +1,2 @@
 export * from './manifest-signing.js';
+export * from './rollback-signing.js';

@@ -79,7 +79,8 @@ function shapeProblem(signed: unknown): string | undefined {
   return errors.length === 0 ? undefined : formatValidationErrors(errors);
 }
 
-function ed25519Key(pem: string, kind: 'public' | 'private'): KeyObject {
+/** The Ed25519 key in `pem`. @throws InvalidSigningKeyError */
+export function ed25519Key(pem: string, kind: 'public' | 'private'): KeyObject {
   let key: KeyObject;
   try {
     key = kind === 'public' ? createPublicKey(pem) : createPrivateKey(pem);

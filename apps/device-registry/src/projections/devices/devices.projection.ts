@@ -28,10 +28,11 @@ export const devicesProjection: Projection = {
         case 'DeviceRegistered': {
           const d = event.data;
           await tx.query(
-            `INSERT INTO registry_devices (id, device_type, region, capabilities, tags, status, last_heartbeat)
-             VALUES ($1, $2, $3, $4, $5, 'Online', $6)
+            // A device is Offline until it connects (DeviceCameOnline follows when it announced itself).
+            `INSERT INTO registry_devices (id, device_type, region, capabilities, tags, status)
+             VALUES ($1, $2, $3, $4, $5, 'Offline')
              ON CONFLICT (id) DO UPDATE SET device_type = $2, region = $3, capabilities = $4, tags = $5`,
-            [d.deviceId, d.deviceType, d.region, JSON.stringify(d.capabilities), JSON.stringify(d.tags), d.registeredAt],
+            [d.deviceId, d.deviceType, d.region, JSON.stringify(d.capabilities), JSON.stringify(d.tags)],
           );
           break;
         }

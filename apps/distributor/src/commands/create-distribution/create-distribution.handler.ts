@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import {
   Commands, CreateDistributionDto, Queries, queueGroup, Services,
-  type CreateDistributionCommand, type CreatedReply, type DeviceView, type ModelView, type Page,
+  type CreateDistributionCommand, type CreatedReply, type DeviceView, type ModelView, type Page, type ValidationReportView,
 } from '@hotswap/contracts';
-import { planDirect } from '@hotswap/domain';
+import { describeFailedChecks, planDirect } from '@hotswap/domain';
 import {
   SERVICE_RUNTIME, RemoteError, validateWith, type BusSubscription, type ServiceRuntime, type ValidationResult,
 } from '@hotswap/infrastructure';
 import { DistributionCommands } from '../../distribution-commands.js';
+import { DISTRIBUTOR_OPTIONS, type DistributorOptions } from '../../distributor.options.js';
 
 class CodedError extends Error {
   constructor(readonly code: string, message: string, readonly details?: unknown) {
@@ -27,6 +28,7 @@ export class CreateDistributionHandler implements OnModuleInit, OnModuleDestroy 
   constructor(
     @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime,
     private readonly distributions: DistributionCommands,
+    @Inject(DISTRIBUTOR_OPTIONS) private readonly options: DistributorOptions,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -42,7 +44,8 @@ export class CreateDistributionHandler implements OnModuleInit, OnModuleDestroy 
   }
 
   async execute(command: CreateDistributionCommand, traceparent?: string): Promise<CreatedReply> {
-    await this.model(command.modelId);
+    const model = await this.model(command.modelId);
+    if (this.options.requireValidation && model.status !== 'Validated') await this.refuseUnvalidated(model);
     const targets = await this.resolveTargets(command);
     const distributionId = `dist-${randomUUID()}`;
     await this.distributions.run('CreateDistribution', {
@@ -66,6 +69,22 @@ export class CreateDistributionHandler implements OnModuleInit, OnModuleDestroy 
       if (error instanceof RemoteError && error.code === 'NOT_FOUND') throw new CodedError('NOT_FOUND', `model ${modelId} not found`);
       throw error;
     }
+  }
+
+  /** CONFLICT: a rejected model names its failing checks; any other status says what is awaited. */
+  private async refuseUnvalidated(model: ModelView): Promise<never> {
+    if (model.status !== 'Rejected') {
+      throw new CodedError('CONFLICT', `model ${model.id} is ${model.status}, not Validated; only validated models can be distributed`, { status: model.status });
+    }
+    const report = await this.runtime.bus
+      .request<{ id: string }, ValidationReportView>(Queries.getValidationReport, { id: model.id }, { timeoutMs: 5_000 })
+      .catch(() => undefined);
+    const failedChecks = report?.checks.filter((c) => !c.passed) ?? [];
+    throw new CodedError(
+      'CONFLICT',
+      `model ${model.id} failed validation and cannot be distributed${failedChecks.length ? `; failing checks: ${describeFailedChecks(failedChecks)}` : ''}`,
+      { status: model.status, failedChecks },
+    );
   }
 
   private async resolveTargets(command: CreateDistributionCommand): Promise<DeviceView[]> {

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   BadRequestException, HttpException, PayloadTooLargeException, UnsupportedMediaTypeException,
@@ -8,6 +8,7 @@ import busboy from 'busboy';
 import {
   ArtifactTooLargeError, ChecksumMismatchError, type ArtifactStore, type StoredArtifact,
 } from '@hotswap/infrastructure';
+import { incompleteBodyDeclaredBytes } from './incomplete-body.js';
 
 /** The multipart part that carries the model file. */
 export const ARTIFACT_PART = 'artifact';
@@ -113,10 +114,25 @@ export async function receiveUpload(request: IncomingMessage, options: ReceiveUp
   parser.on('fieldsLimit', () => fail(new BadRequestException('too many fields')));
   parser.on('partsLimit', () => fail(new BadRequestException('too many parts')));
 
+  let receivedBytes = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+      receivedBytes += chunk.length;
+      callback(null, chunk);
+    },
+  });
   try {
-    await pipeline(request, parser);
+    await pipeline(request, counter, parser);
   } catch (error) {
     fail(new BadRequestException(`malformed multipart request: ${(error as Error).message}`));
+  }
+  const declaredBytes = incompleteBodyDeclaredBytes(request);
+  if (declaredBytes !== undefined) {
+    // The cut-short body is the cause of whatever else failed (the form, the store): say that.
+    failure = new BadRequestException({
+      message: `the request body ended after ${receivedBytes} bytes, but its Content-Length announced ${declaredBytes}`,
+      details: { receivedBytes, contentLength: declaredBytes },
+    });
   }
   const artifact = await stored;
   if (failure !== undefined) throw failure;

@@ -49,6 +49,12 @@ export class UploadModelController {
           details: { properties: [ARTIFACT_PART] },
         });
       }
+      if (artifact.sizeBytes === 0) {
+        throw new BadRequestException({
+          message: `the model file "${ARTIFACT_PART}" is empty (0 bytes)`,
+          details: { properties: [ARTIFACT_PART] },
+        });
+      }
       const { dto, metadata } = checked;
       // The checksum field may have come after the file, too late to check while streaming.
       if (dto.checksum !== undefined && dto.checksum.toLowerCase() !== artifact.sha256) {

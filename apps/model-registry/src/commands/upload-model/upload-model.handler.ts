@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import {
   Commands, FRAMEWORKS, invalidIdReason, modelId as toModelId, queueGroup, Services, Streams,
   type ModelView, type UploadModelCommand,
@@ -7,12 +7,18 @@ import { modelDecider, type ModelCommand } from '@hotswap/domain';
 import {
   handleCommand, loadState, SERVICE_RUNTIME, type BusSubscription, type ServiceRuntime, type ValidationResult,
 } from '@hotswap/infrastructure';
-import { inspectArtifact } from '../../inspection/artifact-inspector.js';
+import {
+  DEFAULT_INSPECTION_LIMITS, inspectArtifact, storedArtifactSource, type InspectionLimits,
+} from '../../inspection/artifact-inspector.js';
 import { ModelsReadModel } from '../../projections/models/models.read-model.js';
+
+/** Injection token of the registry's `InspectionLimits` (ZIP entries, size, ratio); defaults otherwise. */
+export const INSPECTION_LIMITS = Symbol('INSPECTION_LIMITS');
 
 /**
  * `UploadModel`: the gateway has streamed the artifact to a staging key; the registry checks its
- * format, moves it under its content address, and records `ModelUploaded`.
+ * format (streaming, in bounded memory), moves it under its content address, and records
+ * `ModelUploaded`. A refused upload leaves no artifact and no event behind.
  */
 @Injectable()
 export class UploadModelHandler implements OnModuleInit, OnModuleDestroy {
@@ -21,6 +27,7 @@ export class UploadModelHandler implements OnModuleInit, OnModuleDestroy {
   constructor(
     @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime,
     private readonly models: ModelsReadModel,
+    @Optional() @Inject(INSPECTION_LIMITS) private readonly limits: InspectionLimits = DEFAULT_INSPECTION_LIMITS,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -42,7 +49,9 @@ export class UploadModelHandler implements OnModuleInit, OnModuleDestroy {
     try {
       const staged = await artifacts.stat(command.stagingKey);
       if (!staged) throw Object.assign(new Error(`staged artifact ${command.stagingKey} not found`), { code: 'BAD_REQUEST' });
-      const inspected = await inspectArtifact(command.framework, await artifacts.get(command.stagingKey), staged.sizeBytes);
+      const inspected = await inspectArtifact(
+        command.framework, storedArtifactSource(artifacts, command.stagingKey, staged.sizeBytes), this.limits,
+      );
       // Decide before moving bytes, so a duplicate id is refused without touching storage.
       const upload = (): ModelCommand => ({
         type: 'UploadModel',
@@ -54,10 +63,18 @@ export class UploadModelHandler implements OnModuleInit, OnModuleDestroy {
         metadata: { now: clock().toISOString() },
       });
       modelDecider.decide(upload(), (await loadState(eventStore, Streams.model(id), modelDecider)).state);
-      await artifacts.put(finalKey, await artifacts.get(command.stagingKey), { expectedSha256: staged.sha256 });
-      const result = await handleCommand(eventStore, Streams.model(id), modelDecider, upload(), {
-        actor: command.actor, traceparent, now: clock().toISOString(),
-      });
+      await artifacts.move(command.stagingKey, finalKey);
+      let result: Awaited<ReturnType<typeof handleCommand>>;
+      try {
+        result = await handleCommand(eventStore, Streams.model(id), modelDecider, upload(), {
+          actor: command.actor, traceparent, now: clock().toISOString(),
+        });
+      } catch (error) {
+        // A concurrent upload of the same id won: drop our copy unless it is the winner's (same bytes, same key).
+        const winner = (await loadState(eventStore, Streams.model(id), modelDecider)).state;
+        if ((winner as { artifactKey?: string }).artifactKey !== finalKey) await artifacts.delete(finalKey);
+        throw error;
+      }
       if (result.position !== undefined) await this.models.waitFor(result.position);
       const view = await this.models.get(id);
       if (!view) throw new Error(`model ${id} was recorded but is not in the read model`);

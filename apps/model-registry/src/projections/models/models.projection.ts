@@ -35,12 +35,20 @@ export const modelsProjection: Projection = {
           );
           break;
         }
+        // The status follows validation: Validating while a run goes on, then its verdict.
+        case 'ModelValidationStarted':
+        case 'ModelValidated':
+        case 'ModelRejected':
+          await tx.query('UPDATE registry_models SET status = $2 WHERE id = $1', [event.data.modelId, MODEL_STATUS_AFTER[event.type]]);
+          break;
         default:
           break;
       }
     }
   },
 };
+
+const MODEL_STATUS_AFTER = { ModelValidationStarted: 'Validating', ModelValidated: 'Validated', ModelRejected: 'Rejected' } as const;
 
 export interface ModelRow {
   id: string; name: string; version: string; framework: ModelView['framework']; status: ModelView['status'];
