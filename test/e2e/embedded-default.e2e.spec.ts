@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +60,29 @@ describe('the embedded default (npm start)', () => {
     expect(((await devices.json()) as { items: Array<{ id: string; status: string }> }).items.map((d) => [d.id, d.status]))
       .toEqual([['dev-001', 'Online'], ['dev-002', 'Online'], ['dev-003', 'Online']]);
     expect(await listening(natsPort)).toBe(true);
+
+    // NATS runs in operator mode: anonymous clients are refused; a device registered through the
+    // API gets credentials that let it use its own subjects and nobody else's.
+    await expect(connect({ servers: `nats://127.0.0.1:${natsPort}`, reconnect: false })).rejects.toThrow(/authorization/i);
+    const apiKey = (await readFile(join(dataDir, 'keys', 'registration-api-key'), 'utf8')).trim();
+    const registered = await fetch(`${url}/api/v1/devices`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+      body: JSON.stringify({ id: 'field-1', deviceType: 'edge-sensor', region: 'us-east-1', capabilities: { cpuCores: 1, gpu: false, memoryMb: 512, storageMb: 1024 } }),
+    });
+    expect(registered.status).toBe(201);
+    const { token: creds, inboxPrefix } = (await registered.json()) as { token: string; inboxPrefix: string };
+    const device = await connect({ servers: `nats://127.0.0.1:${natsPort}`, authenticator: credsAuthenticator(new TextEncoder().encode(creds)), inboxPrefix });
+    const errors: string[] = [];
+    void (async () => { for await (const s of device.status()) if (s.type === 'error') errors.push(String((s as { error?: Error }).error?.message)); })();
+    const reply = await device.request('hotswap.device.field-1.register', JSON.stringify({
+      deviceId: 'field-1', deviceType: 'edge-sensor', region: 'us-east-1', capabilities: { cpuCores: 1, gpu: false, memoryMb: 512, storageMb: 1024 },
+    }), { timeout: 5_000 });
+    expect(reply.json()).toEqual({ accepted: true, deviceId: 'field-1' });
+    device.subscribe('hotswap.device.dev-001.cmd');
+    const deadline = Date.now() + 5_000;
+    while (!errors.some((e) => /Permissions Violation/i.test(e)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(errors.join()).toMatch(/Permissions Violation for Subscription to "hotswap\.device\.dev-001\.cmd"/i);
+    await device.close();
 
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     child.kill('SIGINT');

@@ -1,7 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { credsAuthenticator } from '@nats-io/transport-node';
 import { join, resolve } from 'node:path';
 import { defaultFleetSpecs, FleetSimulator, jsonLogger } from '@hotswap/edge-agent';
-import { int, loadConfig, LocalFileArtifactStore, PgliteDatabase, str } from '@hotswap/infrastructure';
+import { int, loadConfig, LocalFileArtifactStore, mintDeviceCredentials, natsServerTrustConfig, PgliteDatabase, str } from '@hotswap/infrastructure';
 import { startControlPlane } from '../embedded/control-plane.js';
 import { defaultDataDir, loadLocalSecrets, sha256Hex } from '../embedded/local-secrets.js';
 import { startNatsServer } from '../embedded/nats-server-process.js';
@@ -26,7 +27,11 @@ export async function dev(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const secrets = await loadLocalSecrets(dataDir, env);
 
-  const nats = await startNatsServer({ host: '127.0.0.1', port: config.natsPort, storeDir: join(dataDir, 'nats') });
+  // Operator mode, as in production: every service and every device has its own credentials, and
+  // a device may only use its own subjects.
+  const natsConfig = join(dataDir, 'keys', 'nats-server.conf');
+  writeFileSync(natsConfig, natsServerTrustConfig(secrets.natsTrust), { mode: 0o600 });
+  const nats = await startNatsServer({ host: '127.0.0.1', port: config.natsPort, storeDir: join(dataDir, 'nats'), configFile: natsConfig });
   const stops: Array<() => Promise<void>> = [nats.stop];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((e: unknown) => console.error(String(e)));
@@ -41,9 +46,14 @@ export async function dev(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       secrets: { ...secrets, registrationApiKeySha256: [sha256Hex(secrets.registrationApiKey)] },
       http: { host: config.host, port: config.port },
       quiet: true,
+      natsAuth: true,
     });
     stops.push(() => controlPlane.close());
-    const fleet = new FleetSimulator(defaultFleetSpecs(config.devices), {
+    const specs = await Promise.all(defaultFleetSpecs(config.devices).map(async (spec) => {
+      const { creds } = await mintDeviceCredentials(secrets.natsTrust, spec.deviceId);
+      return { ...spec, natsOptions: { authenticator: credsAuthenticator(new TextEncoder().encode(creds)) } };
+    }));
+    const fleet = new FleetSimulator(specs, {
       natsServers: nats.url,
       dataDir: join(dataDir, 'devices'),
       manifestPublicKeyPem: secrets.manifestPublicKeyPem,

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { DynamicModule, INestApplication, INestApplicationContext } from '@nestjs/common';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { Services } from '@hotswap/contracts';
 import {
-  consoleLogger, JetStreamEventStore, MessageBus,
+  consoleLogger, JetStreamEventStore, MessageBus, mintServiceCredentials,
   type ArtifactStore, type Clock, type NatsTrust, type ServiceRuntime, type SqlDatabase,
 } from '@hotswap/infrastructure';
 import { DeviceRegistryModule, type DeviceRegistryOptions } from '@hotswap/device-registry';
@@ -39,6 +39,11 @@ export interface ControlPlaneOptions {
   readonly quiet?: boolean;
   readonly maxUploadBytes?: number;
   readonly deviceRegistry?: Partial<DeviceRegistryOptions>;
+  /**
+   * The nats-server runs in operator mode and trusts `secrets.natsTrust`: each service connects
+   * with its own credentials. Without it, connections are anonymous.
+   */
+  readonly natsAuth?: boolean;
 }
 
 export interface ControlPlane {
@@ -62,7 +67,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const services = new Map<string, INestApplicationContext>();
 
   const runtimeFor = async (service: string): Promise<ServiceRuntime> => {
-    const nats = await connect({ servers: options.natsUrl, name: `hotswap-${service}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    const trust = options.natsAuth ? options.secrets.natsTrust : undefined;
+    if (options.natsAuth && !trust) throw new Error('natsAuth needs secrets.natsTrust');
+    const authenticator = trust
+      ? credsAuthenticator(new TextEncoder().encode((await mintServiceCredentials(trust, service)).creds))
+      : undefined;
+    const nats = await connect({
+      servers: options.natsUrl, name: `hotswap-${service}`, maxReconnectAttempts: -1, reconnectTimeWait: 500,
+      ...(authenticator ? { authenticator } : {}),
+    });
     connections.push(nats);
     const logger = consoleLogger(service, options.quiet);
     return {

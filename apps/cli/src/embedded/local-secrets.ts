@@ -10,6 +10,7 @@ export interface LocalSecrets extends ControlPlaneSecrets {
   readonly manifestPublicKeyPem: string;
   /** The device registration API key (`X-Api-Key` of `POST /api/v1/devices`). */
   readonly registrationApiKey: string;
+  readonly natsTrust: NatsTrust;
 }
 
 /**

@@ -43,13 +43,21 @@ export interface NatsServerProcess {
 }
 
 /** Starts a local nats-server with JetStream, its store under `storeDir`, and waits until it listens. */
-export async function startNatsServer(options: { host: string; port: number; storeDir: string; binary?: string }): Promise<NatsServerProcess> {
+export async function startNatsServer(options: {
+  host: string;
+  port: number;
+  storeDir: string;
+  binary?: string;
+  /** A config file (`-c`): auth (operator mode), leaf nodes... Listen address, port and store come from the other options. */
+  configFile?: string;
+}): Promise<NatsServerProcess> {
   const binary = options.binary ?? findNatsServer();
   mkdirSync(options.storeDir, { recursive: true });
   if (await listening(options.host, options.port)) {
     throw new Error(`port ${options.port} is taken; set HOTSWAP_NATS_PORT to a free port`);
   }
-  const child = spawn(binary, ['-a', options.host, '-p', String(options.port), '-js', '-sd', options.storeDir], {
+  const args = [...(options.configFile ? ['-c', options.configFile] : []), '-a', options.host, '-p', String(options.port), '-js', '-sd', options.storeDir];
+  const child = spawn(binary, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

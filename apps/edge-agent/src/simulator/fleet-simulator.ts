@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { DeviceCapabilitiesDto } from '@hotswap/contracts';
 import { EdgeAgent } from '../agent/edge-agent.js';
-import type { EdgeAgentOptions } from '../agent/edge-agent-options.js';
+import type { EdgeAgentOptions, NatsPassthroughOptions } from '../agent/edge-agent-options.js';
 import { SessionCache } from '../swap/session-cache.js';
 import { SyntheticLoad } from './synthetic-load.js';
 
@@ -17,10 +17,12 @@ export interface SimulatedDeviceSpec {
   readonly region: string;
   readonly capabilities: DeviceCapabilitiesDto;
   readonly tags?: readonly string[];
+  /** The device's own NATS settings (its credentials), on top of the shared ones. */
+  readonly natsOptions?: NatsPassthroughOptions;
 }
 
 /** Options every simulated agent shares; `dataDir` is the root, each device gets `<dataDir>/<deviceId>`. */
-export type SharedAgentOptions = Omit<EdgeAgentOptions, keyof SimulatedDeviceSpec>;
+export type SharedAgentOptions = Omit<EdgeAgentOptions, Exclude<keyof SimulatedDeviceSpec, 'natsOptions'>>;
 
 export interface FleetOptions extends SharedAgentOptions {
   /** Synthetic inferences per second on each device that has a model. Default 0 (none). */
@@ -44,7 +46,10 @@ export class FleetSimulator {
     this.sessions = shared.sessionCache ?? new SessionCache();
     for (const device of devices) {
       if (this.byId.has(device.deviceId)) throw new Error(`device ${device.deviceId} is listed twice`);
-      this.byId.set(device.deviceId, new EdgeAgent({ ...shared, ...device, sessionCache: this.sessions, dataDir: join(shared.dataDir, device.deviceId) }));
+      this.byId.set(device.deviceId, new EdgeAgent({
+        ...shared, ...device, natsOptions: { ...shared.natsOptions, ...device.natsOptions },
+        sessionCache: this.sessions, dataDir: join(shared.dataDir, device.deviceId),
+      }));
     }
     this.load = new SyntheticLoad(this.agents, { ratePerSec: syntheticLoadPerSec });
   }
