@@ -540,6 +540,34 @@ describe('edge agent - restarts and sync', () => {
     expect(await answer(d.agent)).toEqual({ modelId: 'adder-2.0.0', y: [2, 3, 4, 5] });
   });
 
+  it("repeats a command's outcome when sync names the model already serving, so a lost report is recovered", async () => {
+    const d = await device();
+    const command = await swapTo(d, '1.0.0', V1);
+    d.cp.desired = command;
+    const before = d.cp.reportsFor(command.commandId).length;
+    await d.agent.stop();
+    // A fresh agent has no memory of the command: it reports the model as already active.
+    d.agent = new EdgeAgent(agentOptions(d.deviceId, d.dataDir));
+    await d.agent.start();
+    await d.cp.until(() => d.cp.reportsFor(command.commandId).length > before, 10_000, 'the outcome to be repeated');
+    expect(d.cp.reportsFor(command.commandId).at(-1)).toMatchObject({ phase: 'swapped', modelId: 'adder-1.0.0', reason: 'already active' });
+    expect(await answer(d.agent)).toEqual({ modelId: 'adder-1.0.0', y: [1, 2, 3, 4] });
+  });
+
+  it('repeats the recorded outcome, timings included, when it still remembers the command', async () => {
+    const nats = await startNatsServer({ jetstream: false });
+    cleanups.push(() => nats.stop());
+    const d = await device({}, nats.url);
+    const command = await swapTo(d, '1.0.0', V1);
+    const original = d.cp.reportsFor(command.commandId).find((r) => r.phase === 'swapped');
+    d.cp.desired = command;
+    await nats.kill();
+    await d.cp.until(() => !d.agent.online, 10_000, 'the agent to notice the outage');
+    await nats.restart();
+    await d.cp.until(() => d.cp.reportsFor(command.commandId).filter((r) => r.phase === 'swapped').length > 1, 20_000, 'the outcome to be repeated');
+    expect(d.cp.reportsFor(command.commandId).filter((r) => r.phase === 'swapped').at(-1)?.timings).toEqual(original?.timings);
+  });
+
   it('keeps retrying registration until the control plane answers', async () => {
     const deviceId = `ea-${randomUUID().slice(0, 13)}`;
     const dataDir = await mkdtemp(join(tmpdir(), 'edge-agent-'));

@@ -86,7 +86,8 @@ export class EdgeAgent {
   private readonly stats: InferenceStats;
   private readonly pipeline: SwapPipeline;
   private readonly queue: SwapQueue<SwapJob>;
-  private readonly seenCommands = new Set<string>();
+  /** Commands already received (for idempotency), with their final report once there is one. */
+  private readonly seenCommands = new Map<string, DeviceStatusReport | undefined>();
   private readonly lifetime = new AbortController();
   private nc: NatsConnection | undefined;
   private connecting: Promise<void> | undefined;
@@ -445,7 +446,11 @@ export class EdgeAgent {
     }
     const desired = parsed.value;
     const inProgress = [this.queue.running, this.queue.pending].some((job) => job?.command.modelId === desired.modelId);
-    if (desired.modelId === this.activeModelId || inProgress) return;
+    if (inProgress) return;
+    if (desired.modelId === this.activeModelId) {
+      this.repeatOutcome(desired, reply);
+      return;
+    }
     this.logger.info('sync names another model; swapping', { modelId: desired.modelId, activeModelId: this.activeModelId });
     this.remember(desired.commandId);
     this.queue.submit(this.job(desired, reply, 'sync'));
@@ -489,10 +494,10 @@ export class EdgeAgent {
     msg.respond(JSON.stringify(ack), { headers: traceHeaders(msg.headers?.get('traceparent')) });
   }
 
-  private remember(commandId: string): void {
-    this.seenCommands.add(commandId);
+  private remember(commandId: string, outcome?: DeviceStatusReport): void {
+    this.seenCommands.set(commandId, outcome);
     if (this.seenCommands.size > SEEN_COMMANDS_LIMIT) {
-      const oldest = this.seenCommands.values().next().value;
+      const oldest = this.seenCommands.keys().next().value;
       if (oldest !== undefined) this.seenCommands.delete(oldest);
     }
   }
@@ -514,6 +519,24 @@ export class EdgeAgent {
     const log = update.phase === 'failed' ? this.logger.warn : this.logger.debug;
     log.call(this.logger, `swap ${update.phase}`, { commandId: command.commandId, modelId: command.modelId, reason: update.reason, timings: update.timings });
     this.publish(DeviceSubjects.status(this.deviceId), report, job.traceparent);
+    if (update.phase === 'swapped' || update.phase === 'failed') this.remember(command.commandId, report);
+  }
+
+  /**
+   * Sync names the model already serving: the control plane may still wait for that command's
+   * outcome, whose report was lost (e.g. the link to the hub was down when it was published), so
+   * it is sent again. The distributor records each outcome once, so repeating it is harmless.
+   */
+  private repeatOutcome(desired: SwapCommand, reply: Msg): void {
+    const known = this.seenCommands.get(desired.commandId);
+    const report: DeviceStatusReport = known
+      ? { ...known, at: this.clock().toISOString() }
+      : {
+        deviceId: this.deviceId, commandId: desired.commandId, modelId: desired.modelId, phase: 'swapped',
+        ...(desired.distributionId ? { distributionId: desired.distributionId } : {}),
+        reason: 'already active', timings: { totalMs: 0 }, at: this.clock().toISOString(),
+      };
+    this.publish(DeviceSubjects.status(this.deviceId), report, reply.headers?.get('traceparent') || undefined);
   }
 
   private publishHeartbeat(): void {
