@@ -10,7 +10,7 @@ import {
   type ValidationStartedReply,
 } from '@hotswap/contracts';
 import { DeviceRegistryModule } from '@hotswap/device-registry';
-import { generateSigningKeyPair, verifyManifest, verifySignedUrl } from '@hotswap/infrastructure';
+import { generateSigningKeyPair, verifyManifest, verifyRollback, verifySignedUrl } from '@hotswap/infrastructure';
 import { makeAddModel, makeSlowModel, startTestRuntime, type TestRuntime } from '@hotswap/infrastructure/testing';
 import { ModelRegistryModule } from '@hotswap/model-registry';
 import { ValidatorModule } from '@hotswap/validator';
@@ -155,6 +155,19 @@ describe('distributor - Direct distribution', () => {
     expect((await sync('d-1', 'd-2')).error).toMatchObject({ code: 'BAD_REQUEST' });
   });
 
+  it('signs a rollback instruction for the artifact into the commands of a rollback distribution only', async () => {
+    const { id } = await create({ modelId: 'adder-1.0.0', targetDevices: ['d-1'], rollback: true });
+    const command = await eventually(() => received.get('d-1')?.find((c) => c.distributionId === id));
+    expect(command.rollback?.instruction).toMatchObject({ modelId: 'adder-1.0.0', sha256: command.release.manifest.sha256, reason: `rollback distribution ${id}` });
+    expect(verifyRollback(command.rollback, keys.publicKeyPem, { now: t.clock.now() })).toEqual({ ok: true });
+    expect((await t.runtime.eventStore.readStream(Streams.distribution(id)))[0]).toMatchObject({ type: 'DistributionCreated', data: { rollback: true } });
+    await settled(id);
+    const plain = await create({ modelId: 'adder-1.0.0', targetDevices: ['d-1'] });
+    expect((await eventually(() => received.get('d-1')?.find((c) => c.distributionId === plain.id))).rollback).toBeUndefined();
+    await settled(plain.id);
+    await expect(create({ modelId: 'adder-1.0.0', targetDevices: ['d-1'], rollback: 'yes' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: 'rollback must be a boolean' });
+  });
+
   it('ignores a status report that speaks for another device', async () => {
     behaviour.set('d-2', 'silent');
     const { id } = await create({ modelId: 'adder-1.0.0', targetDevices: ['d-2'] });
@@ -178,6 +191,43 @@ describe('distributor - bad requests', () => {
     [{ modelId: 'adder-1.0.0', targetDevices: ['d.1'] }, 'BAD_REQUEST', 'targetDevices'],
   ])('refuses %j with %s', async (body, code, message) => {
     await expect(create(body)).rejects.toMatchObject({ code, message: expect.stringContaining(message) });
+  });
+
+  it('refuses a deprecated model with CONFLICT naming it, although it was validated', async () => {
+    await uploadModel('retired', '1.0.0', makeAddModel({ addend: 3 }));
+    expect(await modelStatus('retired-1.0.0', ['Validated', 'Rejected'])).toBe('Validated');
+    const deprecated = await t.runtime.bus.request<object, ModelView>(Commands.deprecateModelVersion, {
+      actor: 'mona', name: 'retired', version: '1.0.0',
+    }, { timeoutMs: 10_000 });
+    await expect(create({ modelId: 'retired-1.0.0', targetDevices: ['d-1'] })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: `model retired-1.0.0 is Deprecated (since ${deprecated.deprecatedAt}) and cannot be the target of a new distribution`,
+      details: { status: 'Deprecated' },
+    });
+  });
+
+  it('lists the distributions of a model that have not finished, for the registry\'s delete rule', async () => {
+    behaviour.set('d-2', 'silent');
+    const { id } = await create({ modelId: 'adder-1.0.0', targetDevices: ['d-2'] });
+    const using = (modelId: string) => t.runtime.bus.request<object, { items: Array<{ id: string; status: string }> }>(
+      Queries.distributionsUsingModel, { modelId }, { timeoutMs: 5_000 },
+    );
+    const deadline = Date.now() + 10_000;
+    while (!(await using('adder-1.0.0')).items.some((d) => d.id === id)) {
+      if (Date.now() > deadline) throw new Error('the running distribution was not listed');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect((await using('adder-1.0.0')).items).toEqual([{ id, status: 'Running' }]);
+    expect(await using('ghost-1.0.0')).toEqual({ items: [] });
+    await expect(using('')).rejects.toMatchObject({ code: 'BAD_REQUEST', message: 'modelId must be a non-empty string of at most 200 characters' });
+    const command = await eventually(() => received.get('d-2')?.find((c) => c.distributionId === id));
+    devices.publish(DeviceSubjects.status('d-2'), JSON.stringify({ deviceId: 'd-2', commandId: command.commandId, distributionId: id, modelId: 'adder-1.0.0', phase: 'swapped', at: t.clock.now().toISOString(), timings: { totalMs: 3 } }));
+    expect((await settled(id)).status).toBe('Succeeded');
+    const after = Date.now() + 10_000;
+    while ((await using('adder-1.0.0')).items.length > 0) {
+      if (Date.now() > after) throw new Error('the finished distribution was still listed');
+      await new Promise((r) => setTimeout(r, 10));
+    }
   });
 
   it('refuses a model that failed validation with CONFLICT listing the failing checks', async () => {

@@ -4,16 +4,25 @@ import { DownloadArtifactController } from './artifacts/download-artifact/downlo
 import { AuthGuard } from './auth/auth.guard.js';
 import { GetDeviceController } from './devices/get-device/get-device.controller.js';
 import { ListDevicesController } from './devices/list-devices/list-devices.controller.js';
+import { GetDatasetController } from './datasets/get-dataset/get-dataset.controller.js';
+import { RegisterDatasetController } from './datasets/register-dataset/register-dataset.controller.js';
 import { CreateDistributionController } from './distributions/create-distribution/create-distribution.controller.js';
 import { GetDistributionStatusController } from './distributions/get-distribution-status/get-distribution-status.controller.js';
 import { HttpErrorFilter } from './errors/http-error.filter.js';
 import { gatewayValidationPipe } from './errors/validation.js';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway-deps.js';
 import { RegisterDeviceController } from './devices/register-device/register-device.controller.js';
+import { DeleteDeviceController } from './devices/delete-device/delete-device.controller.js';
+import { GetDeviceMetricsController } from './devices/get-device-metrics/get-device-metrics.controller.js';
+import { UpdateDeviceController } from './devices/update-device/update-device.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { GetModelController } from './models/get-model/get-model.controller.js';
 import { GetValidationReportController } from './models/get-validation-report/get-validation-report.controller.js';
 import { ListModelsController } from './models/list-models/list-models.controller.js';
+import { DeleteModelVersionController } from './models/model-versions/delete-model-version.controller.js';
+import { DeprecateModelVersionController } from './models/model-versions/deprecate-model-version.controller.js';
+import { ListModelVersionsController } from './models/model-versions/list-model-versions.controller.js';
+import { RollbackModelVersionController } from './models/model-versions/rollback-model-version.controller.js';
 import { UploadModelController } from './models/upload-model/upload-model.controller.js';
 import { ValidateModelController } from './models/validate-model/validate-model.controller.js';
 import { ServiceClient } from './shared/service-client.js';
@@ -23,13 +32,16 @@ const useCaseControllers = [
   GetModelController,
   ListModelsController,
   ValidateModelController, GetValidationReportController,
+  ListModelVersionsController, DeprecateModelVersionController, DeleteModelVersionController, RollbackModelVersionController,
   CreateDistributionController,
   GetDistributionStatusController,
   GetDeviceController,
   RegisterDeviceController,
   ListDevicesController,
+  UpdateDeviceController, DeleteDeviceController, GetDeviceMetricsController,
   DownloadArtifactController,
   HealthController,
+  RegisterDatasetController, GetDatasetController,
 ];
 
 /** Cross-cutting behaviour of every route: token and role checks, DTO validation, one error format. */

@@ -91,6 +91,24 @@ describe('validator - on upload', () => {
     ]);
   });
 
+  it('forgets a deleted version and validates a re-upload of the same id afresh', async () => {
+    const modelId = await upload('phoenix', '1.0.0', makeAddModel({ addend: 1 }));
+    const first = await finished(modelId);
+    const now = t.clock.now().toISOString();
+    await handleCommand(t.runtime.eventStore, Streams.model(modelId), modelDecider, { type: 'DeleteModelVersion', data: { modelId }, metadata: { now } }, { actor: 'alice', now });
+    await expect(async () => {
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) { await report(modelId); await new Promise((r) => setTimeout(r, 20)); }
+    }).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    const bytes = makeAddModel({ addend: 7 });
+    await upload('phoenix', '1.0.0', bytes);
+    const second = await finished(modelId);
+    expect(second.validationId).not.toBe(first.validationId);
+    expect(second.status).toBe('Passed');
+    expect(second.checks.find((c) => c.name === 'checksum')?.actual).toBe(sha256(bytes));
+  });
+
   it('generates inputs for symbolic dimensions', async () => {
     const modelId = await upload('batched', '1.0.0', makeAddModel({ addend: 1, shape: ['batch', 3] }));
     expect((await finished(modelId)).status).toBe('Passed');

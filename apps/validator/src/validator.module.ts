@@ -1,15 +1,19 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { resolveThresholds } from '@hotswap/domain';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@hotswap/infrastructure';
+import { RegisterDatasetHandler } from './commands/register-dataset/register-dataset.handler.js';
 import { ValidateModelHandler } from './commands/validate-model/validate-model.handler.js';
 import { ModelCommands } from './pipeline/model-commands.js';
 import { ValidationPipeline } from './pipeline/validation-pipeline.js';
 import { ValidationWorker } from './pipeline/validation-worker.js';
+import { Datasets } from './projections/datasets/datasets.read-model.js';
+import { ModelVersions } from './projections/model-versions/model-versions.read-model.js';
 import { ValidationReports } from './projections/validation-reports/validation-reports.read-model.js';
+import { GetDatasetHandler } from './queries/get-dataset/get-dataset.handler.js';
 import { ValidationReportQueriesHandler } from './queries/get-validation-report/validation-report-queries.handler.js';
 import { defaultValidatorOptions, VALIDATOR_OPTIONS, type ValidatorOptions } from './validator.options.js';
 
-/** The validator: validates every uploaded model once, re-validates on request, serves the reports. */
+/** The validator: validates every uploaded model once, re-validates on request, serves the reports, keeps the test datasets. */
 @Module({})
 export class ValidatorModule {
   static register(runtime: ServiceRuntime, options: ValidatorOptions = {}): DynamicModule {
@@ -27,7 +31,8 @@ export class ValidatorModule {
       providers: [
         { provide: SERVICE_RUNTIME, useValue: runtime },
         { provide: VALIDATOR_OPTIONS, useValue: resolved },
-        ModelCommands, ValidationPipeline, ValidationWorker, ValidationReports, ValidateModelHandler, ValidationReportQueriesHandler,
+        ModelCommands, Datasets, ModelVersions, ValidationPipeline, ValidationWorker, ValidationReports, ValidateModelHandler,
+        ValidationReportQueriesHandler, RegisterDatasetHandler, GetDatasetHandler,
       ],
     };
   }

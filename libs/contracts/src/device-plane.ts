@@ -173,6 +173,20 @@ export interface RegisterReply {
   readonly reason?: string;
 }
 
+/** device → control plane on `.credentials`, a request: renew my NATS credentials. */
+export class CredentialsRequest {
+  @Matches(DEVICE_ID_PATTERN) deviceId!: string;
+}
+
+/** The reply to `.credentials`: a fresh `.creds`, or `{ error }` with the reason (e.g. the device was deregistered). */
+export interface CredentialsReply {
+  /** The device's NATS `.creds` (user JWT + seed). */
+  readonly token: string;
+  readonly inboxPrefix: string;
+  /** ISO 8601; renew before then. */
+  readonly expiresAt: string;
+}
+
 /** device → control plane on `.sync`, a request sent on every (re)connect. */
 export class SyncRequest {
   @Matches(DEVICE_ID_PATTERN) deviceId!: string;

@@ -1,6 +1,6 @@
 import type { ValidationReportView } from './messages.js';
 import type {
-  DeviceCapabilities, Framework, RollbackPolicy, Strategy, SuccessCriteria, TensorSpec, ValidationStepResult,
+  DatasetInputSpec, DatasetTask, DeviceCapabilities, Framework, RollbackPolicy, Strategy, SuccessCriteria, TensorSpec, ValidationStepResult,
   ValidationThresholds,
 } from './vocabulary.js';
 
@@ -75,7 +75,32 @@ export type ModelRejected = DomainEvent<'ModelRejected', {
   readonly modelId: string; readonly validationId: string; readonly report: ValidationReportView; readonly at: string;
 }>;
 
-export type ModelEvent = ModelUploaded | ModelValidationStarted | ModelValidationStepRecorded | ModelValidated | ModelRejected;
+/** The version stays readable but may not be the target of a new distribution or a rollback. */
+export type ModelDeprecated = DomainEvent<'ModelDeprecated', {
+  readonly modelId: string;
+  readonly name: string;
+  readonly version: string;
+  /** Why, in the deprecating user's words; absent when none was given. */
+  readonly reason?: string;
+  readonly at: string;
+}>;
+/**
+ * The version was deleted and its artifact removed from the store (GDPR erasure); the actor in the
+ * event metadata is who deleted it. The same id may be uploaded again afterwards.
+ */
+export type ModelVersionDeleted = DomainEvent<'ModelVersionDeleted', {
+  readonly modelId: string;
+  readonly name: string;
+  readonly version: string;
+  /** The removed artifact: where it was stored and its SHA-256, so the audit trail says what went. */
+  readonly artifactKey: string;
+  readonly sha256: string;
+  readonly at: string;
+}>;
+
+export type ModelEvent =
+  | ModelUploaded | ModelValidationStarted | ModelValidationStepRecorded | ModelValidated | ModelRejected | ModelDeprecated
+  | ModelVersionDeleted;
 
 // ── Device ───────────────────────────────────────────────────────────────────
 export type DeviceRegistered = DomainEvent<'DeviceRegistered', {
@@ -106,8 +131,17 @@ export type DeviceUpdateFailed = DomainEvent<'DeviceUpdateFailed', {
   readonly deviceId: string; readonly modelId: string; readonly distributionId?: string; readonly reason: string; readonly at: string;
 }>;
 
+/**
+ * The device was deleted from the fleet (`DELETE /api/v1/devices/{id}`): the control plane refuses
+ * its messages and no longer renews its credentials. Only a new registration through the API brings it back.
+ */
+export type DeviceDeregistered = DomainEvent<'DeviceDeregistered', {
+  readonly deviceId: string; readonly at: string;
+}>;
+
 export type DeviceEvent =
-  | DeviceRegistered | DeviceCameOnline | DeviceWentOffline | DeviceUpdateStarted | DeviceModelActivated | DeviceUpdateFailed;
+  | DeviceRegistered | DeviceCameOnline | DeviceWentOffline | DeviceUpdateStarted | DeviceModelActivated | DeviceUpdateFailed
+  | DeviceDeregistered;
 
 // ── Distribution ─────────────────────────────────────────────────────────────
 export type DistributionCreated = DomainEvent<'DistributionCreated', {
@@ -118,6 +152,8 @@ export type DistributionCreated = DomainEvent<'DistributionCreated', {
   readonly targets: readonly string[];
   readonly successCriteria: SuccessCriteria;
   readonly rollbackPolicy: RollbackPolicy;
+  /** A rollback to an older version: its swap commands carry a signed rollback instruction. Absent otherwise. */
+  readonly rollback?: boolean;
   readonly createdAt: string;
 }>;
 export type DistributionStarted = DomainEvent<'DistributionStarted', {
@@ -144,7 +180,28 @@ export type DistributionEvent =
   | DistributionCreated | DistributionStarted | TargetUpdateRequested | TargetUpdateSucceeded
   | TargetUpdateFailed | DistributionSucceeded | DistributionFailed;
 
-export type HotSwapEvent = ModelEvent | DeviceEvent | DistributionEvent;
+// ── Dataset ──────────────────────────────────────────────────────────────────
+/** A labelled test dataset was stored (`datasets/<datasetId>.json`) for the validator's accuracy step. */
+export type DatasetRegistered = DomainEvent<'DatasetRegistered', {
+  readonly datasetId: string;
+  readonly name: string;
+  readonly task: DatasetTask;
+  /** Absolute tolerance of a regression dataset. */
+  readonly tolerance?: number;
+  /** The model output compared with the labels; the model's first output when unset. */
+  readonly output?: string;
+  readonly inputs: readonly DatasetInputSpec[];
+  readonly samples: number;
+  readonly artifactKey: string;
+  /** SHA-256 of the stored dataset file. */
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  readonly registeredAt: string;
+}>;
+
+export type DatasetEvent = DatasetRegistered;
+
+export type HotSwapEvent = ModelEvent | DeviceEvent | DistributionEvent | DatasetEvent;
 export type HotSwapEventType = HotSwapEvent['type'];
 
 export const EVENT_SCHEMA_VERSIONS: { readonly [T in HotSwapEventType]: number } = {
@@ -153,12 +210,15 @@ export const EVENT_SCHEMA_VERSIONS: { readonly [T in HotSwapEventType]: number }
   ModelValidationStepRecorded: 1,
   ModelValidated: 1,
   ModelRejected: 1,
+  ModelDeprecated: 1,
+  ModelVersionDeleted: 1,
   DeviceRegistered: 1,
   DeviceCameOnline: 1,
   DeviceWentOffline: 1,
   DeviceUpdateStarted: 1,
   DeviceModelActivated: 1,
   DeviceUpdateFailed: 1,
+  DeviceDeregistered: 1,
   DistributionCreated: 1,
   DistributionStarted: 1,
   TargetUpdateRequested: 1,
@@ -166,6 +226,7 @@ export const EVENT_SCHEMA_VERSIONS: { readonly [T in HotSwapEventType]: number }
   TargetUpdateFailed: 1,
   DistributionSucceeded: 1,
   DistributionFailed: 1,
+  DatasetRegistered: 1,
 };
 
 /** Event-store stream names: `<aggregate>-<id>`. */
@@ -173,4 +234,5 @@ export const Streams = {
   model: (modelId: string) => `model-${modelId}`,
   device: (deviceId: string) => `device-${deviceId}`,
   distribution: (distributionId: string) => `distribution-${distributionId}`,
+  dataset: (datasetId: string) => `dataset-${datasetId}`,
 } as const;

@@ -1,6 +1,6 @@
 import type { ModelMetadata } from './events.js';
 import type {
-  DeviceCapabilities, DeviceStatus, DistributionStatus, Framework, LatencyPercentiles, ModelStatus, RollbackPolicy, Strategy,
+  DatasetInputSpec, DatasetTask, DeviceCapabilities, DeviceStatus, DistributionStatus, Framework, LatencyPercentiles, ModelStatus, RollbackPolicy, Strategy,
   SuccessCriteria, ValidationCheck, ValidationStatus, ValidationStepResult, ValidationThresholds,
 } from './vocabulary.js';
 
@@ -53,6 +53,16 @@ export interface ValidationReportView {
   readonly memoryMb: number | null;
   /** Only when a dataset was attached. */
   readonly accuracy?: number;
+  /** Macro-averaged, only for a classification dataset. */
+  readonly precision?: number;
+  /** Macro-averaged, only for a classification dataset. */
+  readonly recall?: number;
+  /** The dataset of the accuracy step, when one was attached. */
+  readonly datasetId?: string;
+  /** The baseline's accuracy on the same dataset, when there is a baseline. */
+  readonly baselineAccuracy?: number;
+  /** The baseline: the latest Validated version of the same model name. */
+  readonly baselineModelId?: string;
   readonly errorRate: number | null;
   /** Empty while running; every check of the quality gate once finished. */
   readonly checks: readonly ValidationCheck[];
@@ -64,6 +74,87 @@ export interface ValidationReportView {
   readonly notes: readonly string[];
   readonly startedAt: string;
   readonly finishedAt?: string;
+}
+
+/**
+ * Where the gateway staged a dataset body in the artifact store: one JSON document
+ * `{ inputs, labels }`, or one NPY file per input and one for the labels.
+ */
+export type StagedDataset =
+  | { readonly format: 'json'; readonly key: string }
+  | { readonly format: 'npy'; readonly inputs: Readonly<Record<string, string>>; readonly labels: string };
+
+/** `register-dataset`: check a staged labelled dataset and store it; the staged files are removed either way. */
+export interface RegisterDatasetCommand extends Actor {
+  readonly name: string;
+  /** Default `classification`. */
+  readonly task?: DatasetTask;
+  /** Absolute tolerance of a regression dataset; default 0.001. */
+  readonly tolerance?: number;
+  /** The model output compared with the labels; the model's first output by default. */
+  readonly output?: string;
+  readonly staged: StagedDataset;
+}
+
+/** A registered dataset (`GET /api/v1/datasets/{id}`), without its samples. */
+export interface DatasetView {
+  readonly id: string;
+  readonly name: string;
+  readonly task: DatasetTask;
+  readonly tolerance?: number;
+  readonly output?: string;
+  readonly inputs: readonly DatasetInputSpec[];
+  readonly samples: number;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  readonly registeredAt: string;
+  readonly registeredBy: string;
+}
+
+/** `deprecate-model-version`, `delete-model-version`, `rollback-model-version`: one version of a model name. */
+export interface ModelVersionCommand extends Actor {
+  readonly name: string;
+  readonly version: string;
+}
+
+export interface DeprecateModelVersionCommand extends ModelVersionCommand {
+  /** Why it is deprecated; kept in the `ModelDeprecated` event and shown on the version. */
+  readonly reason?: string;
+}
+
+/** The reply to `delete-model-version`: what was deleted, when and by whom. */
+export interface ModelVersionDeletedReply {
+  readonly id: string;
+  readonly name: string;
+  readonly version: string;
+  readonly status: 'Deleted';
+  readonly deletedAt: string;
+  readonly deletedBy: string;
+}
+
+export interface ModelVersionQuery {
+  readonly name: string;
+  readonly version: string;
+}
+
+export interface ListModelVersionsQuery {
+  readonly name: string;
+}
+
+/** `GET /api/v1/models/{name}/versions`: every version of the name, newest (semver) first. */
+export interface ModelVersionsView {
+  readonly name: string;
+  readonly items: ModelView[];
+  readonly total: number;
+}
+
+export interface DistributionsUsingModelQuery {
+  readonly modelId: string;
+}
+
+/** The distributions of a model that have not finished (any status but Succeeded and Failed). */
+export interface DistributionsUsingModelView {
+  readonly items: ReadonlyArray<{ readonly id: string; readonly status: DistributionStatus }>;
 }
 
 export interface TargetFilter {
@@ -79,6 +170,11 @@ export interface CreateDistributionCommand extends Actor {
   readonly targetFilter?: TargetFilter;
   readonly successCriteria?: SuccessCriteria;
   readonly rollbackPolicy?: RollbackPolicy;
+  /**
+   * Internal, set only by the registry's rollback to a version (not accepted over REST): devices
+   * may go back to an older version, so each swap command carries a signed rollback instruction.
+   */
+  readonly rollback?: boolean;
 }
 
 export interface RegisterDeviceCommand extends Actor {
@@ -97,6 +193,46 @@ export interface DeviceRegistration {
   readonly token: string;
   /** The inbox prefix the device must connect with. */
   readonly inboxPrefix: string;
+  /**
+   * When the credentials expire (ISO 8601); the device renews them on `.credentials` before then.
+   * Absent when the registry issues credentials without expiry.
+   */
+  readonly expiresAt?: string;
+}
+
+/** `update-device` (`PUT /api/v1/devices/{id}`): the attributes given replace the recorded ones. */
+export interface UpdateDeviceCommand extends Actor {
+  readonly id: string;
+  readonly deviceType?: string;
+  readonly region?: string;
+  readonly capabilities?: DeviceCapabilities;
+  readonly tags?: readonly string[];
+}
+
+/** `deregister-device` (`DELETE /api/v1/devices/{id}`). */
+export interface DeregisterDeviceCommand extends Actor {
+  readonly id: string;
+}
+
+/** One telemetry window as the monitor keeps it (see `TelemetryWindow` on the device plane). */
+export interface TelemetryWindowView {
+  readonly windowStart: string;
+  readonly windowEnd: string;
+  readonly count: number;
+  readonly errors: number;
+  readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number };
+  readonly histogram?: { readonly boundsMs: readonly number[]; readonly counts: readonly number[] };
+  readonly accuracy?: number;
+  readonly labelled?: number;
+}
+
+/** `GET /api/v1/devices/{id}/metrics`: the latest windows per model version, newest first. */
+export interface DeviceMetricsView {
+  readonly deviceId: string;
+  readonly models: ReadonlyArray<{
+    readonly modelId: string;
+    readonly windows: readonly TelemetryWindowView[];
+  }>;
 }
 
 export interface CreatedReply {
@@ -125,6 +261,11 @@ export interface ListDevicesQuery extends PageQuery {
   readonly status?: DeviceStatus;
   readonly tag?: string;
   readonly modelId?: string;
+  /** Capability filters: devices with (or without) a GPU, and at least this much memory, cores, storage. */
+  readonly gpu?: boolean;
+  readonly minMemoryMb?: number;
+  readonly minCpuCores?: number;
+  readonly minStorageMb?: number;
 }
 
 export interface ByIdQuery {
@@ -142,6 +283,10 @@ export interface ModelView {
   readonly metadata: ModelMetadata;
   readonly uploadedAt: string;
   readonly uploadedBy: string;
+  /** Set once the version is `Deprecated`. */
+  readonly deprecatedAt?: string;
+  readonly deprecatedBy?: string;
+  readonly deprecationReason?: string;
 }
 
 export interface ModelArtifactView {

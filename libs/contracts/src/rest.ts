@@ -1,14 +1,14 @@
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
-  ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsNumber, IsOptional, IsPositive, IsString, Matches, Max, MaxLength, Min,
+  ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsPositive, IsString, Matches, Max, MaxLength, Min,
   ValidateNested, IsObject,
 } from 'class-validator';
 import { DeviceCapabilitiesDto } from './device-plane.js';
 import { DEVICE_ID_PATTERN, MODEL_NAME_PATTERN, SEMVER_PATTERN } from './ids.js';
 import {
-  DEVICE_STATUSES, FRAMEWORKS, MODEL_STATUSES, ROLLBACK_POLICIES, STRATEGIES,
-  type DeviceStatus, type Framework, type ModelStatus, type RollbackPolicy, type Strategy,
+  DATASET_TASKS, DEVICE_STATUSES, FRAMEWORKS, MODEL_STATUSES, ROLLBACK_POLICIES, STRATEGIES,
+  type DatasetTask, type DeviceStatus, type Framework, type ModelStatus, type RollbackPolicy, type Strategy,
 } from './vocabulary.js';
 
 /** REST DTOs, validated by the gateway's global ValidationPipe (whitelist, forbidNonWhitelisted). */
@@ -44,6 +44,15 @@ export class ListDevicesQueryDto extends PageQueryDto {
   @IsOptional() @IsIn(DEVICE_STATUSES) status?: DeviceStatus;
   @IsOptional() @IsString() @MaxLength(100) tag?: string;
   @IsOptional() @IsString() @MaxLength(200) modelId?: string;
+  /** `gpu=true` / `gpu=false` in a query string. */
+  @IsOptional() @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'gpu must be true or false' }) gpu?: boolean;
+  @IsOptional() @Type(() => Number) @IsInt({ message: 'minMemoryMb must be an integer (megabytes)' }) @Min(0, { message: 'minMemoryMb must be >= 0 (megabytes)' })
+  minMemoryMb?: number;
+  @IsOptional() @Type(() => Number) @IsInt({ message: 'minCpuCores must be an integer' }) @Min(0, { message: 'minCpuCores must be >= 0' })
+  minCpuCores?: number;
+  @IsOptional() @Type(() => Number) @IsInt({ message: 'minStorageMb must be an integer (megabytes)' }) @Min(0, { message: 'minStorageMb must be >= 0 (megabytes)' })
+  minStorageMb?: number;
 }
 
 export class TargetFilterDto {
@@ -79,6 +88,14 @@ export class RegisterDeviceDto {
   @IsOptional() @IsArray() @ArrayMaxSize(50) @IsString({ each: true }) tags?: string[];
 }
 
+/** `PUT /api/v1/devices/{id}`: the attributes given replace the recorded ones; at least one is required. */
+export class UpdateDeviceDto {
+  @IsOptional() @IsString() @MaxLength(100) deviceType?: string;
+  @IsOptional() @IsString() @MaxLength(100) region?: string;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => DeviceCapabilitiesDto) capabilities?: DeviceCapabilitiesDto;
+  @IsOptional() @IsArray() @ArrayMaxSize(50) @IsString({ each: true }) tags?: string[];
+}
+
 const finite = { allowNaN: false, allowInfinity: false } as const;
 
 /** Per-request overrides of the quality gate (`POST /models/{id}/validate`); see `ValidationThresholds`. */
@@ -106,4 +123,36 @@ export class ValidateModelDto {
   thresholds?: ValidationThresholdsDto;
   @IsOptional() @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, { message: 'datasetId must be a dataset id (letters, digits, ".", "_" or "-", max 200)' })
   datasetId?: string;
+}
+
+/** The descriptive fields of `POST /api/v1/datasets`: JSON properties, or form fields of the NPY multipart form. */
+export class DatasetFieldsDto {
+  @Matches(MODEL_NAME_PATTERN, { message: 'name must be letters, digits, ".", "_" or "-", starting with a letter or digit (max 100)' })
+  name!: string;
+  @IsOptional() @IsIn(DATASET_TASKS, { message: `task must be one of ${DATASET_TASKS.join(', ')}` })
+  task?: DatasetTask;
+  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'tolerance must be a number' })
+  @Min(0, { message: 'tolerance must be >= 0 (absolute difference)' })
+  tolerance?: number;
+  @IsOptional() @IsString({ message: 'output must be a string' }) @MaxLength(200, { message: 'output must be at most 200 characters' })
+  output?: string;
+}
+
+/**
+ * The JSON body of `POST /api/v1/datasets`. `inputs` maps each model input name to
+ * `{ type, dims, data }` (`dims` of one sample, `data` one flat list of values per sample) and
+ * `labels` holds one label per sample; the validator checks their shapes and answers 400 naming
+ * the field.
+ */
+export class RegisterDatasetDto extends DatasetFieldsDto {
+  @IsObject({ message: 'inputs must be an object mapping each model input name to { type, dims, data }' })
+  inputs!: Record<string, unknown>;
+  @IsArray({ message: 'labels must be an array with one label per sample' })
+  labels!: unknown[];
+}
+
+/** The body of `POST /api/v1/models/{name}/versions/{version}/deprecate`; optional. */
+export class DeprecateModelVersionDto {
+  @IsOptional() @IsString({ message: 'reason must be a string' }) @MaxLength(500, { message: 'reason must be at most 500 characters' })
+  reason?: string;
 }

@@ -22,7 +22,18 @@ export const Commands = {
   createDistribution: `hotswap.cmd.${Services.distributor}.create-distribution`,
   /** An operator or a provisioning system registers a device ahead of its first connection. */
   registerDevice: `hotswap.cmd.${Services.deviceRegistry}.register-device`,
+  /** An operator changes a device's type, region, capabilities or tags (`PUT /api/v1/devices/{id}`). */
+  updateDevice: `hotswap.cmd.${Services.deviceRegistry}.update-device`,
+  /** An admin deletes a device from the fleet; its credentials stop being renewed (`DELETE /api/v1/devices/{id}`). */
+  deregisterDevice: `hotswap.cmd.${Services.deviceRegistry}.deregister-device`,
   validateModel: `hotswap.cmd.${Services.validator}.validate-model`,
+  /** `{ name, version }`: see `ModelVersionCommand`. */
+  deprecateModelVersion: `hotswap.cmd.${Services.modelRegistry}.deprecate-model-version`,
+  deleteModelVersion: `hotswap.cmd.${Services.modelRegistry}.delete-model-version`,
+  /** Creates a Direct distribution of the version to the devices running any version of its name. */
+  rollbackModelVersion: `hotswap.cmd.${Services.modelRegistry}.rollback-model-version`,
+  /** Takes a staged labelled dataset, checks it and stores it (`POST /api/v1/datasets`). */
+  registerDataset: `hotswap.cmd.${Services.validator}.register-dataset`,
 } as const;
 
 export const Queries = {
@@ -30,11 +41,21 @@ export const Queries = {
   /** Internal: where a model's artifact is stored, for services that hand out download URLs. */
   getModelArtifact: `hotswap.qry.${Services.modelRegistry}.get-model-artifact`,
   listModels: `hotswap.qry.${Services.modelRegistry}.list-models`,
+  /** `{ name }` → `ModelVersionsView`, newest version first. */
+  listModelVersions: `hotswap.qry.${Services.modelRegistry}.list-model-versions`,
+  /** `{ name, version }` → `ModelView`. */
+  getModelVersion: `hotswap.qry.${Services.modelRegistry}.get-model-version`,
   getDevice: `hotswap.qry.${Services.deviceRegistry}.get-device`,
   listDevices: `hotswap.qry.${Services.deviceRegistry}.list-devices`,
   getDistributionStatus: `hotswap.qry.${Services.distributor}.get-distribution-status`,
+  /** `{ modelId }` → `DistributionsUsingModelView`: the distributions of the model not yet finished. */
+  distributionsUsingModel: `hotswap.qry.${Services.distributor}.distributions-using-model`,
   /** The latest validation report of a model (`{ id }` = model id). */
   getValidationReport: `hotswap.qry.${Services.validator}.get-validation-report`,
+  /** A registered dataset (`{ id }` = dataset id), without its samples. */
+  getDataset: `hotswap.qry.${Services.validator}.get-dataset`,
+  /** The latest telemetry windows of a device, per model (`{ id }` = device id). */
+  getDeviceMetrics: `hotswap.qry.${Services.monitor}.get-device-metrics`,
   health: (service: ServiceName) => `hotswap.qry.${service}.health`,
 } as const;
 
@@ -51,6 +72,8 @@ export const DeviceSubjects = {
   heartbeat: (deviceId: string) => `hotswap.device.${encodeSubjectToken(deviceId)}.heartbeat`,
   status: (deviceId: string) => `hotswap.device.${encodeSubjectToken(deviceId)}.status`,
   telemetry: (deviceId: string) => `hotswap.device.${encodeSubjectToken(deviceId)}.telemetry`,
+  /** device → control plane, request: fresh NATS credentials before the current ones expire; refused once deregistered. */
+  credentials: (deviceId: string) => `hotswap.device.${encodeSubjectToken(deviceId)}.credentials`,
   /** Wildcards the control plane subscribes to. */
   all: {
     sync: 'hotswap.device.*.sync',
@@ -58,6 +81,7 @@ export const DeviceSubjects = {
     heartbeat: 'hotswap.device.*.heartbeat',
     status: 'hotswap.device.*.status',
     telemetry: 'hotswap.device.*.telemetry',
+    credentials: 'hotswap.device.*.credentials',
   },
 } as const;
 

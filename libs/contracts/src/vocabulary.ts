@@ -114,8 +114,38 @@ export interface ValidationMeasurements {
   readonly errorRate?: number;
   /** Fraction of dataset samples answered correctly (accuracy step). */
   readonly accuracy?: number;
-  /** Accuracy of the baseline (latest validated version of the same name), when there is one. */
+  /** Macro-averaged precision over the label classes (accuracy step, classification datasets). */
+  readonly precision?: number;
+  /** Macro-averaged recall over the label classes (accuracy step, classification datasets). */
+  readonly recall?: number;
+  /** Samples of the dataset run through the model (accuracy step). */
+  readonly samples?: number;
+  /** The dataset of the accuracy step. */
+  readonly datasetId?: string;
+  /** Accuracy of the baseline (latest validated version of the same name) on the same dataset, when there is one. */
   readonly baselineAccuracy?: number;
+  /** The id of that baseline model. */
+  readonly baselineModelId?: string;
+}
+
+/**
+ * What a dataset's labels mean. `classification`: each label is a class index, a sample is right
+ * when the argmax of the model's output is that index (a one-value output is rounded instead).
+ * `regression`: each label is the expected output (a number or a flat list), right when every
+ * value is within the dataset's absolute `tolerance`.
+ */
+export const DATASET_TASKS = ['classification', 'regression'] as const;
+export type DatasetTask = (typeof DATASET_TASKS)[number];
+
+/** Element types a dataset input may have (onnx tensor type names). */
+export const DATASET_ELEMENT_TYPES = ['float32', 'float64', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool'] as const;
+export type DatasetElementType = (typeof DATASET_ELEMENT_TYPES)[number];
+
+/** One input of a dataset: the model input it feeds, its element type and the dims of ONE sample. */
+export interface DatasetInputSpec {
+  readonly name: string;
+  readonly type: DatasetElementType;
+  readonly dims: readonly number[];
 }
 
 /** The result of one validation step, as recorded in `ModelValidationStepRecorded`. */

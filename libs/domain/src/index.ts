@@ -7,18 +7,25 @@ export { compareSemver, isValidSemver, parseSemver, sortVersions } from './semve
 
 export type { ModelDetails, ModelState, ValidationRun } from './model/model.js';
 export { evolveModel, initialModelState } from './model/model.js';
-export type { CompleteValidation, ModelCommand, RecordValidationStep, StartValidation, UploadModel } from './model/decide.js';
-export { decideModel, modelDecider } from './model/decide.js';
+export type {
+  CompleteValidation, DeleteModelVersion, DeprecateModel, ModelCommand, RecordValidationStep, StartValidation, UploadModel,
+} from './model/decide.js';
+export { decideModel, modelDecider, rollbackTargetRefusal } from './model/decide.js';
+export { versionOfModelId } from './model/model-id.js';
 export type { QualityGateInput, ReportInput } from './validation/quality-gate.js';
 export {
   DEFAULT_VALIDATION_THRESHOLDS, describeFailedChecks, measurementsOf, qualityGate, resolveThresholds, RUNNABLE_FRAMEWORKS,
   validationReport,
 } from './validation/quality-gate.js';
+export type {
+  AccuracyScore, Dataset, DatasetCommand, DatasetInput, DatasetOptions, DatasetState, RegisterDataset,
+} from './validation/dataset.js';
+export { checkDataset, datasetDecider, scoreAccuracy } from './validation/dataset.js';
 
-export type { DeviceState, PendingUpdate, RegisteredDevice } from './device/device.js';
+export type { DeregisteredDevice, DeviceState, PendingUpdate, RegisteredDevice } from './device/device.js';
 export { evolveDevice, initialDeviceState } from './device/device.js';
 export type {
-  ActivateModel, DeviceCommand, FailUpdate, MarkOffline, RecordHeartbeat, RegisterDevice, StartUpdate,
+  ActivateModel, DeregisterDevice, DeviceCommand, FailUpdate, MarkOffline, RecordHeartbeat, RegisterDevice, StartUpdate, UpdateDevice,
 } from './device/decide.js';
 export { decideDevice, deviceDecider } from './device/decide.js';
 

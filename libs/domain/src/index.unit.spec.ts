@@ -11,7 +11,7 @@ describe('public API of @hotswap/domain', () => {
       'evolveModel', 'foldEvents', 'initialDeviceState', 'initialDistributionState', 'initialModelState',
       'isValidSemver', 'modelDecider', 'nextDirect', 'parseSemver', 'planDirect', 'sortVersions', 'targetStateOf',
       'DEFAULT_VALIDATION_THRESHOLDS', 'RUNNABLE_FRAMEWORKS', 'describeFailedChecks', 'measurementsOf', 'qualityGate',
-      'resolveThresholds', 'validationReport',
+      'resolveThresholds', 'validationReport', 'checkDataset', 'datasetDecider', 'scoreAccuracy', 'rollbackTargetRefusal', 'versionOfModelId',
     ].sort());
   });
 

@@ -2,10 +2,9 @@ import { resolve } from 'node:path';
 import { ROLES, type Role } from '@hotswap/contracts';
 import { issueDevToken } from '@hotswap/gateway';
 import { defaultDataDir, loadLocalSecrets } from '../embedded/local-secrets.js';
+import { UsageError } from './support/usage-error.js';
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError } from './support/usage-error.js';
 
 /** `hotswap token --role <Role> [--role <Role>] [--sub <subject>] [--ttl <seconds>]` */
 export async function token(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {

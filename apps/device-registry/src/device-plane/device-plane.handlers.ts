@@ -48,6 +48,7 @@ export class DevicePlaneHandlers implements OnModuleInit, OnModuleDestroy {
           assertSameDevice(ctx, h.deviceId);
           // Heartbeats are not events: only the transition back from Offline is.
           const status = await this.devices.touch(h.deviceId, this.runtime.clock().toISOString());
+          if (status === undefined) return this.refuse(ctx, (await this.devices.refusalOf(h.deviceId)) ?? `device ${h.deviceId} is not registered`);
           if (status === 'Offline') await this.commands.run('RecordHeartbeat', { deviceId: h.deviceId }, h.deviceId, ctx.traceparent);
         },
       }),
@@ -55,6 +56,8 @@ export class DevicePlaneHandlers implements OnModuleInit, OnModuleDestroy {
         queue, validate: validateWith(DeviceStatusReport),
         handler: async (r, ctx) => {
           assertSameDevice(ctx, r.deviceId);
+          const refusal = await this.devices.refusalOf(r.deviceId);
+          if (refusal !== undefined) return this.refuse(ctx, refusal);
           const distribution = r.distributionId ? { distributionId: r.distributionId } : {};
           if (r.phase === 'received' && r.distributionId) {
             await this.commands.run('StartUpdate', { deviceId: r.deviceId, modelId: r.modelId, distributionId: r.distributionId }, r.deviceId, ctx.traceparent);
@@ -70,6 +73,11 @@ export class DevicePlaneHandlers implements OnModuleInit, OnModuleDestroy {
         },
       }),
     ]);
+  }
+
+  /** A fire-and-forget message the control plane will not act on: dropped, with the reason logged. */
+  private refuse(ctx: MessageContext, reason: string): void {
+    this.runtime.logger.warn('refused device message', { subject: ctx.subject, reason });
   }
 
   async onModuleDestroy(): Promise<void> {

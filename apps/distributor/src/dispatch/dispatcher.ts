@@ -1,9 +1,9 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { DeviceSubjects, type CommandAck, type DistributionEvent } from '@hotswap/contracts';
+import { DeviceSubjects, type CommandAck, type DistributionEvent, type ModelVersionDeleted } from '@hotswap/contracts';
 import { ProjectionRunner, SERVICE_RUNTIME, type Projection, type ServiceRuntime, type SqlExecutor, type StoredEvent } from '@hotswap/infrastructure';
 import { DISTRIBUTOR_OPTIONS, type DistributorOptions } from '../distributor.options.js';
 import { DesiredState } from './desired-state.js';
-import { SwapCommands } from './swap-commands.js';
+import { SwapCommands, type DesiredModel } from './swap-commands.js';
 
 /**
  * Reacts to `TargetUpdateRequested`: records the device's desired model in KV, then sends the swap
@@ -26,6 +26,7 @@ export class Dispatcher implements OnModuleInit, OnModuleDestroy {
       name: 'distributor.dispatch',
       migrations: [
         `CREATE TABLE IF NOT EXISTS distributor_distributions (id text PRIMARY KEY, model_id text NOT NULL)`,
+        `ALTER TABLE distributor_distributions ADD COLUMN IF NOT EXISTS rollback boolean NOT NULL DEFAULT false`,
       ],
       apply: (tx, events) => this.apply(tx, events),
     };
@@ -43,22 +44,27 @@ export class Dispatcher implements OnModuleInit, OnModuleDestroy {
 
   private async apply(tx: SqlExecutor, events: readonly StoredEvent[]): Promise<void> {
     for (const stored of events) {
-      const event = { type: stored.type, data: stored.data } as DistributionEvent;
+      const event = { type: stored.type, data: stored.data } as DistributionEvent | ModelVersionDeleted;
       if (event.type === 'DistributionCreated') {
-        await tx.query('INSERT INTO distributor_distributions (id, model_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING',
-          [event.data.distributionId, event.data.modelId]);
+        await tx.query('INSERT INTO distributor_distributions (id, model_id, rollback) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING',
+          [event.data.distributionId, event.data.modelId, event.data.rollback === true]);
+      } else if (event.type === 'ModelVersionDeleted') {
+        // The id may be uploaded again with other bytes: its cached artifact is stale.
+        this.swapCommands.forget(event.data.modelId);
       } else if (event.type === 'TargetUpdateRequested') {
-        const rows = await tx.query<{ model_id: string }>('SELECT model_id FROM distributor_distributions WHERE id = $1', [event.data.distributionId]);
+        const rows = await tx.query<{ model_id: string; rollback: boolean }>('SELECT model_id, rollback FROM distributor_distributions WHERE id = $1', [event.data.distributionId]);
         const modelId = rows.rows[0]?.model_id;
         if (!modelId) continue;
-        const desired = { modelId, commandId: event.data.commandId, distributionId: event.data.distributionId };
+        const desired = {
+          modelId, commandId: event.data.commandId, distributionId: event.data.distributionId, ...(rows.rows[0]?.rollback ? { rollback: true } : {}),
+        };
         await this.desired.set(event.data.deviceId, desired);
         this.track(this.send(event.data.deviceId, desired, String(stored.metadata?.['traceparent'] ?? '')));
       }
     }
   }
 
-  private async send(deviceId: string, desired: { modelId: string; commandId: string; distributionId: string }, traceparent: string): Promise<void> {
+  private async send(deviceId: string, desired: DesiredModel, traceparent: string): Promise<void> {
     try {
       const command = await this.swapCommands.build(desired);
       const ack = await this.runtime.bus.request<typeof command, CommandAck>(DeviceSubjects.command(deviceId), command, {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Queries, type ModelArtifactView, type SwapCommand } from '@hotswap/contracts';
-import { SERVICE_RUNTIME, signManifest, signUrl, type ServiceRuntime } from '@hotswap/infrastructure';
+import { SERVICE_RUNTIME, signManifest, signRollback, signUrl, type ServiceRuntime } from '@hotswap/infrastructure';
 import { DISTRIBUTOR_OPTIONS, type DistributorOptions } from '../distributor.options.js';
 
 /** What the control plane wants a device to run; the value of its `hotswap-desired` KV key. */
@@ -8,6 +8,8 @@ export interface DesiredModel {
   readonly modelId: string;
   readonly commandId: string;
   readonly distributionId?: string;
+  /** Going back to an older version: the command carries a signed rollback instruction. */
+  readonly rollback?: boolean;
 }
 
 /** Builds swap commands with a fresh signed URL and a signed release manifest. */
@@ -23,10 +25,16 @@ export class SwapCommands {
   async build(desired: DesiredModel): Promise<SwapCommand> {
     const artifact = await this.artifact(desired.modelId);
     const now = this.runtime.clock();
+    const expiresAt = new Date(now.getTime() + this.options.manifestTtlMs).toISOString();
     const release = signManifest({
       modelId: artifact.modelId, name: artifact.name, version: artifact.version, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes,
-      createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + this.options.manifestTtlMs).toISOString(),
+      createdAt: now.toISOString(), expiresAt,
     }, this.options.manifestPrivateKeyPem);
+    // Devices refuse an older manifest unless the control plane signs the way back to this artifact.
+    const rollback = desired.rollback ? signRollback({
+      modelId: artifact.modelId, sha256: artifact.sha256, issuedAt: now.toISOString(), expiresAt,
+      reason: `rollback distribution ${desired.distributionId ?? 'sync'}`,
+    }, this.options.manifestPrivateKeyPem) : undefined;
     return {
       type: 'swap',
       commandId: desired.commandId,
@@ -37,10 +45,16 @@ export class SwapCommands {
       }),
       release,
       issuedAt: now.toISOString(),
+      ...(rollback ? { rollback } : {}),
     };
   }
 
-  // A model version's artifact never changes once uploaded, so it is cached for good.
+  /** Drops the cached artifact of a deleted model version. */
+  forget(modelId: string): void {
+    this.artifactsByModel.delete(modelId);
+  }
+
+  // A model version's artifact never changes once uploaded (a deleted one is forgotten), so it is cached.
   private async artifact(modelId: string): Promise<ModelArtifactView> {
     const cached = this.artifactsByModel.get(modelId);
     if (cached) return cached;

@@ -1,8 +1,11 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { Queries, queueGroup, Services, type DistributionStatusView } from '@hotswap/contracts';
+import { Queries, queueGroup, Services, type DistributionStatusView, type DistributionsUsingModelQuery } from '@hotswap/contracts';
 import { distributionProgress, distributionTargets, NotFoundError, type DistributionState } from '@hotswap/domain';
-import { closeAll, SERVICE_RUNTIME, serveHealth, validateById, type BusSubscription, type ServiceRuntime } from '@hotswap/infrastructure';
+import {
+  closeAll, SERVICE_RUNTIME, serveHealth, validateById, type BusSubscription, type ServiceRuntime, type ValidationResult,
+} from '@hotswap/infrastructure';
 import { DistributionCommands } from '../distribution-commands.js';
+import { DistributionsReadModel } from '../projections/distributions/distributions.read-model.js';
 
 /** The status view is folded from the distribution's own stream: always current, no lag. */
 export function toStatusView(state: Exclude<DistributionState, { status: 'Empty' }>): DistributionStatusView {
@@ -30,6 +33,7 @@ export class DistributionQueriesHandler implements OnModuleInit, OnModuleDestroy
   constructor(
     @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime,
     private readonly distributions: DistributionCommands,
+    private readonly readModel: DistributionsReadModel,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -43,6 +47,10 @@ export class DistributionQueriesHandler implements OnModuleInit, OnModuleDestroy
           return toStatusView(state);
         },
       }),
+      this.runtime.bus.handle(Queries.distributionsUsingModel, {
+        queue, validate: validateByModelId,
+        handler: ({ modelId }) => this.readModel.usingModel(modelId),
+      }),
       serveHealth(this.runtime.bus, Queries.health(Services.distributor), queue),
     ]);
   }
@@ -50,4 +58,11 @@ export class DistributionQueriesHandler implements OnModuleInit, OnModuleDestroy
   async onModuleDestroy(): Promise<void> {
     await closeAll(this.subscriptions);
   }
+}
+
+function validateByModelId(payload: unknown): ValidationResult<DistributionsUsingModelQuery> {
+  const modelId = (payload as { modelId?: unknown } | null)?.modelId;
+  return typeof modelId === 'string' && modelId.length > 0 && modelId.length <= 200
+    ? { ok: true, value: { modelId } }
+    : { ok: false, reason: 'modelId must be a non-empty string of at most 200 characters' };
 }

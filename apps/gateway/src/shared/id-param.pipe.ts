@@ -1,7 +1,7 @@
 import { BadRequestException, type PipeTransform } from '@nestjs/common';
 import { invalidIdReason } from '@hotswap/contracts';
 
-export type IdKind = 'model id' | 'device id' | 'distribution id';
+export type IdKind = 'model id' | 'device id' | 'distribution id' | 'dataset id';
 
 /** Model ids are `<name>-<version>` (dots, `+build`); distribution ids are service-made tokens. */
 const TOKEN_ID = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$/;

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { DeviceSubjects, deviceIdOfSubject, Queries, queueGroup, Services, TelemetryWindow } from '@hotswap/contracts';
 import { closeAll, SERVICE_RUNTIME, serveHealth, validateWith, type BusSubscription, type ServiceRuntime } from '@hotswap/infrastructure';
+import { TelemetryWindowsStore } from '../device-metrics/telemetry-windows.store.js';
 
 /**
  * Receives devices' telemetry windows and keeps the latest per device and model. Rollback rules
@@ -9,18 +10,24 @@ import { closeAll, SERVICE_RUNTIME, serveHealth, validateWith, type BusSubscript
 @Injectable()
 export class TelemetryListener implements OnModuleInit, OnModuleDestroy {
   private subscriptions: BusSubscription[] = [];
-  readonly latest = new Map<string, TelemetryWindow>();
 
-  constructor(@Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime) {}
+  constructor(
+    @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime,
+    private readonly windows: TelemetryWindowsStore,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     const queue = queueGroup(Services.monitor);
+    await this.windows.migrate();
     this.subscriptions = await Promise.all([
       this.runtime.bus.subscribe(DeviceSubjects.all.telemetry, {
         queue, validate: validateWith(TelemetryWindow),
-        handler: (window, ctx) => {
-          if (deviceIdOfSubject(ctx.subject) !== window.deviceId) return;
-          this.latest.set(`${window.deviceId}/${window.modelId}`, window);
+        handler: async (window, ctx) => {
+          if (deviceIdOfSubject(ctx.subject) !== window.deviceId) {
+            this.runtime.logger.warn('refused device message', { subject: ctx.subject, reason: `telemetry on ${ctx.subject} speaks for device ${window.deviceId}` });
+            return;
+          }
+          await this.windows.record(window);
         },
       }),
       serveHealth(this.runtime.bus, Queries.health(Services.monitor), queue),

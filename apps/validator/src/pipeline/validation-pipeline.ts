@@ -4,9 +4,13 @@ import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import * as ort from 'onnxruntime-node';
 import { VALIDATION_STEPS, type ValidationStep, type ValidationStepResult } from '@hotswap/contracts';
-import { RUNNABLE_FRAMEWORKS, type ModelDetails } from '@hotswap/domain';
+import { RUNNABLE_FRAMEWORKS, scoreAccuracy, type Dataset, type ModelDetails } from '@hotswap/domain';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@hotswap/infrastructure';
+import { loadDataset } from '../datasets/dataset-files.js';
+import { Datasets } from '../projections/datasets/datasets.read-model.js';
+import { ModelVersions } from '../projections/model-versions/model-versions.read-model.js';
 import { VALIDATOR_OPTIONS, type ResolvedValidatorOptions } from '../validator.options.js';
+import { incompatibility, predict } from './accuracy-test.js';
 import { copyAndHash, formatMatches } from './artifact-check.js';
 import { ModelCommands } from './model-commands.js';
 import { benchmark, generateFeeds, toMb } from './onnx-benchmark.js';
@@ -25,6 +29,8 @@ export class ValidationPipeline {
     @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime,
     @Inject(VALIDATOR_OPTIONS) private readonly options: ResolvedValidatorOptions,
     private readonly models: ModelCommands,
+    private readonly datasets: Datasets,
+    private readonly versions: ModelVersions,
   ) {}
 
   async run(modelId: string, validationId: string): Promise<void> {
@@ -59,7 +65,7 @@ export class ValidationPipeline {
           await skipRest('benchmark', 'not run: the model did not load');
         } else {
           await record(await this.benchmark(session, baselineRss));
-          await record({ step: 'accuracy', outcome: 'Skipped', durationMs: 0, detail: 'not run: no dataset attached', measurements: {} });
+          await record(await this.accuracy(state, session, state.run.datasetId, dir));
         }
       }
       await this.models.run('CompleteValidation', { modelId, validationId });
@@ -88,6 +94,72 @@ export class ValidationPipeline {
     } catch (error) {
       return { step: 'artifact', outcome: 'Failed', durationMs: durationMs(), detail: `artifact ${model.artifactKey} could not be read: ${messageOf(error)}`, measurements: {} };
     }
+  }
+
+  /**
+   * Runs the dataset through the model and, when there is one, through the baseline (the latest
+   * Validated version of the same name, by semver, other than this one) for the gate's ratio.
+   */
+  private async accuracy(model: ModelDetails, session: ort.InferenceSession, datasetId: string | undefined, dir: string): Promise<ValidationStepResult> {
+    if (datasetId === undefined) return { step: 'accuracy', outcome: 'Skipped', durationMs: 0, detail: 'not run: no dataset attached', measurements: {} };
+    const started = performance.now();
+    const failed = (detail: string): ValidationStepResult => ({
+      step: 'accuracy', outcome: 'Failed', durationMs: round(performance.now() - started), detail, measurements: { datasetId },
+    });
+    const registered = await this.datasets.registered(datasetId);
+    if (!registered) return failed(`dataset ${datasetId} not found`);
+    let dataset: Dataset;
+    try {
+      dataset = await loadDataset(this.runtime.artifacts, registered);
+    } catch (error) {
+      return failed(`dataset ${datasetId} could not be read: ${messageOf(error)}`);
+    }
+    const problem = incompatibility(session, dataset, registered.output);
+    if (problem !== undefined) return failed(`dataset ${datasetId} does not fit the model: ${problem}`);
+    const predictions = await predict(session, dataset, registered.output);
+    const score = scoreAccuracy(dataset, predictions.outputs);
+    const baseline = await this.baselineAccuracy(model, dataset, registered.output, dir);
+    const rule = dataset.task === 'regression' ? `regression within ${dataset.tolerance}` : 'classification by argmax';
+    const details = [
+      `dataset ${datasetId} (${dataset.samples} samples, ${rule}): accuracy ${score.accuracy}`,
+      ...(predictions.failures > 0 ? [`${predictions.failures} inferences failed and count as wrong, the first with: ${predictions.firstError}`] : []),
+      'baseline' in baseline
+        ? `baseline ${baseline.baseline} (latest Validated version of ${model.name}): accuracy ${baseline.accuracy}`
+        : `no baseline: ${baseline.reason}; accuracy recorded, minAccuracyRatio not checked`,
+    ];
+    return {
+      step: 'accuracy', outcome: 'Completed', durationMs: round(performance.now() - started), detail: details.join('; '),
+      measurements: {
+        datasetId, samples: dataset.samples, ...score,
+        ...('baseline' in baseline ? { baselineAccuracy: baseline.accuracy, baselineModelId: baseline.baseline } : {}),
+      },
+    };
+  }
+
+  private async baselineAccuracy(
+    model: ModelDetails, dataset: Dataset, output: string | undefined, dir: string,
+  ): Promise<{ baseline: string; accuracy: number } | { reason: string }> {
+    for (const candidate of await this.versions.validatedVersions(model.name, model.modelId)) {
+      // The read model may lag or miss a later deprecation or deletion; the stream decides.
+      const state = await this.models.state(candidate);
+      if (state.status !== 'Validated' || state.framework !== 'onnx') continue;
+      let session: ort.InferenceSession | undefined;
+      try {
+        const path = join(dir, 'baseline');
+        const copied = await copyAndHash(await this.runtime.artifacts.get(state.artifactKey), path);
+        if (copied.sha256 !== state.sha256) return { reason: `the baseline ${candidate}'s stored bytes no longer match its checksum` };
+        session = await ort.InferenceSession.create(path);
+        const problem = incompatibility(session, dataset, output);
+        if (problem !== undefined) return { reason: `the baseline ${candidate} cannot run the dataset: ${problem}` };
+        const { accuracy } = scoreAccuracy(dataset, (await predict(session, dataset, output)).outputs);
+        return { baseline: candidate, accuracy };
+      } catch (error) {
+        return { reason: `the baseline ${candidate} could not be run: ${messageOf(error)}` };
+      } finally {
+        await session?.release().catch(() => undefined);
+      }
+    }
+    return { reason: `no other Validated version of ${model.name}` };
   }
 
   private async benchmark(session: ort.InferenceSession, baselineRss: number): Promise<ValidationStepResult> {

@@ -1,10 +1,10 @@
 import { invalidIdReason } from '@hotswap/contracts';
 import type {
-  DeviceCameOnline, DeviceCapabilities, DeviceEvent, DeviceModelActivated, DeviceRegistered, DeviceUpdateFailed,
+  DeviceCameOnline, DeviceCapabilities, DeviceDeregistered, DeviceEvent, DeviceModelActivated, DeviceRegistered, DeviceUpdateFailed,
   DeviceUpdateStarted, DeviceWentOffline,
 } from '@hotswap/contracts';
 import { unknownCommand, type Command, type Decider } from '../decider.js';
-import { InvalidCommandError, NotFoundError } from '../errors.js';
+import { IllegalStateError, InvalidCommandError, NotFoundError } from '../errors.js';
 import { requireNonNegativeNumber, requirePositiveInteger, requireText, requireTimestamp } from '../validation.js';
 import { evolveDevice, initialDeviceState, type DeviceState, type RegisteredDevice } from './device.js';
 
@@ -46,7 +46,20 @@ export type FailUpdate = Command<'FailUpdate', {
   readonly deviceId: string; readonly modelId: string; readonly distributionId?: string; readonly reason: string;
 }>;
 
-export type DeviceCommand = RegisterDevice | RecordHeartbeat | MarkOffline | StartUpdate | ActivateModel | FailUpdate;
+/** An operator changes the recorded attributes; those left out keep their value. */
+export type UpdateDevice = Command<'UpdateDevice', {
+  readonly deviceId: string;
+  readonly deviceType?: string;
+  readonly region?: string;
+  readonly capabilities?: DeviceCapabilities;
+  /** A set, replacing the recorded tags. */
+  readonly tags?: readonly string[];
+}>;
+/** An admin deletes the device from the fleet. */
+export type DeregisterDevice = Command<'DeregisterDevice', { readonly deviceId: string }>;
+
+export type DeviceCommand =
+  | RegisterDevice | RecordHeartbeat | MarkOffline | StartUpdate | ActivateModel | FailUpdate | UpdateDevice | DeregisterDevice;
 
 /** A registration means the device is connected, so anything but Online or Updating comes online. */
 function isConnected(device: RegisteredDevice): boolean {
@@ -90,6 +103,10 @@ function registerDevice({ data, metadata }: RegisterDevice, state: DeviceState):
   if (problem !== undefined) throw new InvalidCommandError(problem);
   const subject = `device ${data.deviceId}`;
   const now = requireTimestamp(subject, 'metadata.now', metadata.now);
+  // A deleted device may not re-admit itself by announcing: only a registration through the API does.
+  if (state.status === 'Deregistered' && data.connected !== false) {
+    throw new IllegalStateError(`device ${data.deviceId} was deregistered at ${state.deregisteredAt}; register it again through POST /api/v1/devices`);
+  }
   const attributes = {
     deviceId: data.deviceId,
     deviceType: requireText(subject, 'deviceType', data.deviceType),
@@ -97,19 +114,46 @@ function registerDevice({ data, metadata }: RegisterDevice, state: DeviceState):
     capabilities: validCapabilities(subject, data.capabilities),
     tags: validTags(subject, data.tags),
   };
-  const registered: DeviceRegistered[] = state.status !== 'Unregistered' && sameAttributes(state, attributes)
+  const known = state.status !== 'Unregistered' && state.status !== 'Deregistered' ? state : undefined;
+  const registered: DeviceRegistered[] = known !== undefined && sameAttributes(known, attributes)
     ? []
     : [{ type: 'DeviceRegistered', data: { ...attributes, registeredAt: now } }];
-  const cameOnline: DeviceCameOnline[] = data.connected === false || (state.status !== 'Unregistered' && isConnected(state))
+  const cameOnline: DeviceCameOnline[] = data.connected === false || (known !== undefined && isConnected(known))
     ? []
     : [{ type: 'DeviceCameOnline', data: { deviceId: data.deviceId, at: now } }];
   return [...registered, ...cameOnline];
 }
 
-/** The registered device a command addresses, or NotFoundError. */
+/** The registered device a command addresses, or NotFoundError (naming a deregistration). */
 function registered(state: DeviceState, deviceId: string): RegisteredDevice {
   if (state.status === 'Unregistered') throw new NotFoundError(`device ${deviceId} is not registered`);
+  if (state.status === 'Deregistered') throw new NotFoundError(`device ${deviceId} was deregistered at ${state.deregisteredAt}`);
   return state;
+}
+
+function updateDevice({ data, metadata }: UpdateDevice, state: DeviceState): DeviceRegistered[] {
+  const device = registered(state, data.deviceId);
+  const subject = `device ${data.deviceId}`;
+  const now = requireTimestamp(subject, 'metadata.now', metadata.now);
+  if (data.deviceType === undefined && data.region === undefined && data.capabilities === undefined && data.tags === undefined) {
+    throw new InvalidCommandError(`${subject}: give at least one of deviceType, region, capabilities, tags`);
+  }
+  const attributes = {
+    deviceId: data.deviceId,
+    deviceType: data.deviceType === undefined ? device.deviceType : requireText(subject, 'deviceType', data.deviceType),
+    region: data.region === undefined ? device.region : requireText(subject, 'region', data.region),
+    capabilities: data.capabilities === undefined ? device.capabilities : validCapabilities(subject, data.capabilities),
+    tags: data.tags === undefined ? [...device.tags] : validTags(subject, data.tags),
+  };
+  // DeviceRegistered records the attributes, as a re-announcement with new ones does; registeredAt
+  // of the stored state stays the first registration's.
+  return sameAttributes(device, attributes) ? [] : [{ type: 'DeviceRegistered', data: { ...attributes, registeredAt: now } }];
+}
+
+function deregisterDevice({ data, metadata }: DeregisterDevice, state: DeviceState): DeviceDeregistered[] {
+  const at = requireTimestamp(`device ${data.deviceId}`, 'metadata.now', metadata.now);
+  registered(state, data.deviceId);
+  return [{ type: 'DeviceDeregistered', data: { deviceId: data.deviceId, at } }];
 }
 
 function recordHeartbeat({ data, metadata }: RecordHeartbeat, state: DeviceState): DeviceCameOnline[] {
@@ -193,6 +237,10 @@ export function decideDevice(command: DeviceCommand, state: DeviceState): Device
       return activateModel(command, state);
     case 'FailUpdate':
       return failUpdate(command, state);
+    case 'UpdateDevice':
+      return updateDevice(command, state);
+    case 'DeregisterDevice':
+      return deregisterDevice(command, state);
     default:
       return unknownCommand(command);
   }

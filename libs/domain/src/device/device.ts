@@ -21,8 +21,15 @@ export interface RegisteredDevice {
   readonly lastSwapMs?: number;
 }
 
+/** A device deleted from the fleet; only a registration through the API brings it back. */
+export interface DeregisteredDevice {
+  readonly status: 'Deregistered';
+  readonly deviceId: string;
+  readonly deregisteredAt: string;
+}
+
 /** The device aggregate (stream `device-<deviceId>`). */
-export type DeviceState = { readonly status: 'Unregistered' } | RegisteredDevice;
+export type DeviceState = { readonly status: 'Unregistered' } | RegisteredDevice | DeregisteredDevice;
 
 export function initialDeviceState(): DeviceState {
   return { status: 'Unregistered' };
@@ -38,12 +45,13 @@ export function evolveDevice(state: DeviceState, event: DeviceEvent): DeviceStat
   if (type === 'DeviceRegistered') {
     const { registeredAt, ...attributes } = data;
     // A registration reports a device, not a connection: it stays Offline until DeviceCameOnline.
-    return state.status === 'Unregistered'
+    // A deregistered device registered again starts afresh.
+    return state.status === 'Unregistered' || state.status === 'Deregistered'
       ? { status: 'Offline', ...attributes, registeredAt }
       : { ...state, ...attributes };
   }
-  // Events before a registration cannot come from a sound stream; they are skipped.
-  if (state.status === 'Unregistered') return state;
+  // Events before a registration (or after a deregistration) cannot come from a sound stream; they are skipped.
+  if (state.status === 'Unregistered' || state.status === 'Deregistered') return state;
   switch (type) {
     case 'DeviceCameOnline':
       return { ...state, status: state.updatingTo === undefined ? 'Online' : 'Updating' };
@@ -60,6 +68,8 @@ export function evolveDevice(state: DeviceState, event: DeviceEvent): DeviceStat
       return { ...withoutUpdate(state), status: 'Online', currentModelId: data.modelId, lastSwapMs: data.swapMs };
     case 'DeviceUpdateFailed':
       return { ...withoutUpdate(state), status: 'Online' };
+    case 'DeviceDeregistered':
+      return { status: 'Deregistered', deviceId: state.deviceId, deregisteredAt: data.at };
     default: {
       // Events of a newer schema are skipped so an older reader can still fold the stream.
       const _unknown: never = type;

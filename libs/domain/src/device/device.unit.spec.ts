@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import type {
-  DeviceCameOnline, DeviceEvent, DeviceModelActivated, DeviceRegistered, DeviceUpdateStarted, DeviceWentOffline,
+  DeviceCameOnline, DeviceDeregistered, DeviceEvent, DeviceModelActivated, DeviceRegistered, DeviceUpdateStarted, DeviceWentOffline,
 } from '@hotswap/contracts';
 import { foldEvents } from '../decider.js';
-import { InvalidCommandError, NotFoundError } from '../errors.js';
+import { IllegalStateError, InvalidCommandError, NotFoundError } from '../errors.js';
 import { DeciderSpecification } from '../testing/decider-spec.js';
 import { deviceDecider, type DeviceCommand, type RegisterDevice } from './decide.js';
 
@@ -281,6 +281,83 @@ describe('device decider', () => {
 
     it('comes back Online when an activation report arrives', () => {
       expect(fold([registered, online, offline, activated('det-1.0.0')]).status).toBe('Online');
+    });
+  });
+
+  describe('when an operator updates it', () => {
+    const update = (data: Omit<DeviceCommand['data'], 'deviceId'> & object) => command('UpdateDevice', { deviceId: 'cam-1', ...data } as never);
+
+    it('records the attributes given, keeping the others, and leaves the status alone', () => {
+      const event: DeviceRegistered = { type: 'DeviceRegistered', data: { ...registered.data, region: 'us-east', tags: ['hall'], registeredAt: now } };
+      spec.given([registered, online]).when(update({ region: 'us-east', tags: ['hall', 'hall'] })).then([event]);
+      expect(fold([registered, online, event])).toMatchObject({ status: 'Online', region: 'us-east', tags: ['hall'], deviceType: 'camera', registeredAt: t0 });
+    });
+
+    it('replaces the capabilities as a whole', () => {
+      spec.given([registered]).when(update({ capabilities: { ...capabilities, gpu: true } }))
+        .then([{ type: 'DeviceRegistered', data: { ...registered.data, capabilities: { ...capabilities, gpu: true }, registeredAt: now } }]);
+    });
+
+    it('records nothing when the attributes do not change', () => {
+      spec.given([registered, online]).when(update({ deviceType: 'camera', tags: ['lobby', 'door'] })).thenNothing();
+    });
+
+    it('refuses an update that changes nothing at all', () => {
+      spec.given([registered]).when(update({})).thenThrows(InvalidCommandError, 'give at least one of deviceType, region, capabilities, tags');
+    });
+
+    it.each([
+      [{ deviceType: ' ' }, 'device cam-1: deviceType is required'],
+      [{ capabilities: { ...capabilities, cpuCores: 0 } }, 'capabilities.cpuCores must be a positive integer, got 0'],
+      [{ tags: [''] }, 'tags[0] is required'],
+    ])('refuses an update with %j', (data, message) => {
+      spec.given([registered]).when(update(data)).thenThrows(InvalidCommandError, message);
+    });
+
+    it('refuses to update an unknown device', () => {
+      spec.given([]).when(update({ region: 'x' })).thenThrows(NotFoundError, 'device cam-1 is not registered');
+    });
+  });
+
+  describe('when an admin deregisters it', () => {
+    const deregistered: DeviceDeregistered = { type: 'DeviceDeregistered', data: { deviceId: 'cam-1', at: t0 } };
+    const history = [registered, online, activated('det-1.0.0'), deregistered];
+
+    it('records the deregistration, whatever its status', () => {
+      spec.given([registered, online, updating]).when(command('DeregisterDevice', { deviceId: 'cam-1' }))
+        .then([{ type: 'DeviceDeregistered', data: { deviceId: 'cam-1', at: now } }]);
+      expect(fold(history)).toStrictEqual({ status: 'Deregistered', deviceId: 'cam-1', deregisteredAt: t0 });
+    });
+
+    it('refuses to deregister an unknown or already deregistered device', () => {
+      spec.given([]).when(command('DeregisterDevice', { deviceId: 'cam-1' })).thenThrows(NotFoundError, 'device cam-1 is not registered');
+      spec.given(history).when(command('DeregisterDevice', { deviceId: 'cam-1' })).thenThrows(NotFoundError, `device cam-1 was deregistered at ${t0}`);
+    });
+
+    it.each([
+      ['RecordHeartbeat', { deviceId: 'cam-1' }],
+      ['StartUpdate', { deviceId: 'cam-1', modelId: 'det-2.0.0', distributionId: 'dist-1' }],
+      ['ActivateModel', { deviceId: 'cam-1', modelId: 'det-2.0.0', swapMs: 40 }],
+      ['FailUpdate', { deviceId: 'cam-1', modelId: 'det-2.0.0', reason: 'x' }],
+      ['UpdateDevice', { deviceId: 'cam-1', region: 'x' }],
+    ] as const)('refuses %s from then on, naming the deregistration', (type, data) => {
+      spec.given(history).when(command(type, data as never)).thenThrows(NotFoundError, `device cam-1 was deregistered at ${t0}`);
+    });
+
+    it('refuses the device re-admitting itself by announcing', () => {
+      spec.given(history).when(register()).thenThrows(IllegalStateError, 'register it again through POST /api/v1/devices');
+    });
+
+    it('registers it afresh through the API, Offline and without its old model', () => {
+      const again: DeviceRegistered = { ...registered, data: { ...registered.data, registeredAt: now } };
+      spec.given(history).when(register({ connected: false })).then([again]);
+      const state = fold([...history, again]);
+      expect(state).toMatchObject({ status: 'Offline', registeredAt: now });
+      expect(state).not.toHaveProperty('currentModelId');
+    });
+
+    it('skips later device events when folding', () => {
+      expect(fold([...history, online]).status).toBe('Deregistered');
     });
   });
 

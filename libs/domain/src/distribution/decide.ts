@@ -21,6 +21,8 @@ export type CreateDistribution = Command<'CreateDistribution', {
   readonly targets: readonly string[];
   readonly successCriteria: SuccessCriteria;
   readonly rollbackPolicy: RollbackPolicy;
+  /** A rollback to an older version (devices then need a signed rollback instruction). */
+  readonly rollback?: boolean;
 }>;
 export type StartDistribution = Command<'StartDistribution', {
   readonly distributionId: string;
@@ -81,6 +83,7 @@ function createDistribution({ data, metadata }: CreateDistribution, state: Distr
       targets: [...data.targets],
       successCriteria: validSuccessCriteria(subject, data.successCriteria),
       rollbackPolicy: requireOneOf(subject, 'rollbackPolicy', data.rollbackPolicy, ROLLBACK_POLICIES),
+      ...(data.rollback === true ? { rollback: true } : {}),
       createdAt,
     },
   }];

@@ -16,6 +16,8 @@ export interface ExistingDistribution {
   readonly targets: readonly string[];
   readonly successCriteria: SuccessCriteria;
   readonly rollbackPolicy: RollbackPolicy;
+  /** A rollback to an older version. */
+  readonly rollback?: boolean;
   readonly createdAt: string;
   /** Position of each target in `targets`; built at creation and shared, unchanged, by later states. */
   readonly targetIndex: ReadonlyMap<string, number>;

@@ -60,6 +60,12 @@ describe('distribution decider', () => {
       spec.given([]).when(create()).then([{ ...created, data: { ...created.data, createdAt: now } }]);
     });
 
+    it('marks a rollback distribution, and only one whose flag is exactly true', () => {
+      spec.given([]).when(create({ rollback: true })).then([{ ...created, data: { ...created.data, rollback: true, createdAt: now } }]);
+      spec.given([]).when(create({ rollback: false })).then([{ ...created, data: { ...created.data, createdAt: now } }]);
+      spec.given([]).when(create({ rollback: 'yes' as never })).then([{ ...created, data: { ...created.data, createdAt: now } }]);
+    });
+
     it('records empty success criteria when none are given and keeps only the known ones', () => {
       spec.given([]).when(create({ successCriteria: undefined })).then([{ ...created, data: { ...created.data, successCriteria: {}, createdAt: now } }]);
       spec.given([]).when(create({ successCriteria: { minAccuracy: 0.9, maxErrorRate: 0.01, bogus: 1 } as never }))

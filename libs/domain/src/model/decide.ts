@@ -1,10 +1,11 @@
 import {
   FRAMEWORKS, invalidIdReason, VALIDATION_STEP_OUTCOMES, VALIDATION_STEPS,
-  type Framework, type ModelEvent, type ModelMetadata, type ModelRejected, type ModelUploaded, type ModelValidated,
+  type Framework, type ModelDeprecated, type ModelEvent, type ModelMetadata, type ModelRejected, type ModelUploaded, type ModelValidated,
+  type ModelVersionDeleted,
   type ModelValidationStarted, type ModelValidationStepRecorded, type ValidationStepResult, type ValidationThresholds,
 } from '@hotswap/contracts';
 import { unknownCommand, type Command, type Decider } from '../decider.js';
-import { AlreadyExistsError, IllegalStateError, InvalidCommandError, NotFoundError } from '../errors.js';
+import { AlreadyExistsError, IllegalStateError, InvalidCommandError, NotFoundError, type DomainError } from '../errors.js';
 import { parseSemver } from '../semver.js';
 import { requireNonNegativeNumber, requirePositiveInteger, requireOneOf, requireText, requireTimestamp } from '../validation.js';
 import { resolveThresholds, validationReport } from '../validation/quality-gate.js';
@@ -55,13 +56,30 @@ export type CompleteValidation = Command<'CompleteValidation', {
   readonly validationId: string;
 }>;
 
-export type ModelCommand = UploadModel | StartValidation | RecordValidationStep | CompleteValidation;
+/** Marks a version as no longer to be distributed (or rolled back to). */
+export type DeprecateModel = Command<'DeprecateModel', {
+  readonly modelId: string;
+  /** Why; at most 500 characters. */
+  readonly reason?: string;
+}>;
+
+/**
+ * Records that the version and its artifact were deleted. The caller removes the artifact first and
+ * checks that no device runs the version and no active distribution uses it; the aggregate cannot
+ * see devices or distributions.
+ */
+export type DeleteModelVersion = Command<'DeleteModelVersion', {
+  readonly modelId: string;
+}>;
+
+export type ModelCommand = UploadModel | StartValidation | RecordValidationStep | CompleteValidation | DeprecateModel | DeleteModelVersion;
 
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 
 function uploadModel({ data, metadata }: UploadModel, state: ModelState): ModelUploaded[] {
   const subject = `model ${data.modelId}`;
-  if (state.status !== 'Empty') throw new AlreadyExistsError(`model ${data.modelId} already exists`);
+  // A deleted version may be uploaded again (its artifact is gone); anything else keeps its id.
+  if (state.status !== 'Empty' && state.status !== 'Deleted') throw new AlreadyExistsError(`model ${data.modelId} already exists`);
   requireText('model', 'modelId', data.modelId);
   const nameProblem = invalidIdReason('model name', data.name);
   if (nameProblem !== undefined) throw new InvalidCommandError(`${subject}: ${nameProblem}`);
@@ -96,7 +114,7 @@ function uploadModel({ data, metadata }: UploadModel, state: ModelState): ModelU
 function startValidation({ data, metadata }: StartValidation, state: ModelState): ModelValidationStarted[] {
   const subject = `model ${data.modelId}`;
   const at = requireTimestamp(subject, 'metadata.now', metadata.now);
-  if (state.status === 'Empty') throw new NotFoundError(`model ${data.modelId} not found`);
+  requireExisting(subject, state);
   requireOneOf(subject, 'trigger', data.trigger, ['upload', 'request'] as const);
   // The upload trigger only ever starts the first run; anything else means it already happened.
   if (data.trigger === 'upload' && state.status !== 'Uploaded') return [];
@@ -105,6 +123,7 @@ function startValidation({ data, metadata }: StartValidation, state: ModelState)
       `${subject} is being validated (run ${state.run.validationId} started at ${state.run.startedAt}); ask again once it has finished`,
     );
   }
+  if (state.status === 'Deprecated') throw new IllegalStateError(`${subject} is Deprecated (since ${state.deprecatedAt}); it is not validated again`);
   requireText(subject, 'validationId', data.validationId);
   requireText(subject, 'ranOn', data.ranOn);
   if (data.datasetId !== undefined) requireText(subject, 'datasetId', data.datasetId);
@@ -120,7 +139,7 @@ function startValidation({ data, metadata }: StartValidation, state: ModelState)
 
 /** The run a step or the outcome belongs to; refuses anything for another or a finished run. */
 function currentRun(subject: string, state: ModelState, validationId: string): { run: ValidationRun; details: ModelDetails } {
-  if (state.status === 'Empty') throw new NotFoundError(`${subject} not found`);
+  requireExisting(subject, state);
   if (state.status !== 'Validating') throw new IllegalStateError(`${subject} is ${state.status}, not being validated`);
   if (state.run.validationId !== validationId) {
     throw new IllegalStateError(`${subject}: validation run ${validationId} is not the current one (${state.run.validationId})`);
@@ -157,6 +176,65 @@ function completeValidation({ data, metadata }: CompleteValidation, state: Model
   return [report.status === 'Passed' ? { type: 'ModelValidated', data: outcome } : { type: 'ModelRejected', data: outcome }];
 }
 
+/** NotFound for a model never uploaded or deleted (saying when). */
+function requireExisting(subject: string, state: ModelState): asserts state is Exclude<ModelState, { status: 'Empty' | 'Deleted' }> {
+  if (state.status === 'Empty') throw new NotFoundError(`${subject} not found`);
+  if (state.status === 'Deleted') throw new NotFoundError(`${subject} not found (deleted at ${state.deletedAt})`);
+}
+
+const MAX_REASON_LENGTH = 500;
+
+function deprecateModel({ data, metadata }: DeprecateModel, state: ModelState): ModelDeprecated[] {
+  const subject = `model ${data.modelId}`;
+  const at = requireTimestamp(subject, 'metadata.now', metadata.now);
+  requireExisting(subject, state);
+  if (data.reason !== undefined && (typeof data.reason !== 'string' || data.reason.length > MAX_REASON_LENGTH)) {
+    throw new InvalidCommandError(`${subject}: reason must be a string of at most ${MAX_REASON_LENGTH} characters`);
+  }
+  if (state.status === 'Deprecated') throw new IllegalStateError(`${subject} is already Deprecated (since ${state.deprecatedAt})`);
+  // A run in progress would record its verdict on a deprecated model; let it finish first.
+  if (state.status === 'Validating') {
+    throw new IllegalStateError(`${subject} is being validated (run ${state.run.validationId}); deprecate it once the run has finished`);
+  }
+  const reason = data.reason?.trim();
+  return [{
+    type: 'ModelDeprecated',
+    data: { modelId: state.modelId, name: state.name, version: state.version, ...(reason ? { reason } : {}), at },
+  }];
+}
+
+function deleteModelVersion({ data, metadata }: DeleteModelVersion, state: ModelState): ModelVersionDeleted[] {
+  const subject = `model ${data.modelId}`;
+  const at = requireTimestamp(subject, 'metadata.now', metadata.now);
+  requireExisting(subject, state);
+  // The validator is reading the artifact; deleting it under the run would fail the run, not the delete.
+  if (state.status === 'Validating') {
+    throw new IllegalStateError(`${subject} is being validated (run ${state.run.validationId}); delete it once the run has finished`);
+  }
+  return [{
+    type: 'ModelVersionDeleted',
+    data: { modelId: state.modelId, name: state.name, version: state.version, artifactKey: state.artifactKey, sha256: state.sha256, at },
+  }];
+}
+
+/**
+ * Why the version cannot be the target of a rollback, or undefined when it can. Validation is the
+ * distributor's rule (it knows whether it is required); this one is about the version's life.
+ */
+export function rollbackTargetRefusal(state: ModelState, modelId: string): DomainError | undefined {
+  const subject = `model ${modelId}`;
+  switch (state.status) {
+    case 'Empty':
+      return new NotFoundError(`${subject} not found`);
+    case 'Deleted':
+      return new IllegalStateError(`${subject} was deleted at ${state.deletedAt}; it cannot be rolled back to`);
+    case 'Deprecated':
+      return new IllegalStateError(`${subject} is Deprecated (since ${state.deprecatedAt}); it cannot be rolled back to`);
+    default:
+      return undefined;
+  }
+}
+
 export function decideModel(command: ModelCommand, state: ModelState): ModelEvent[] {
   switch (command.type) {
     case 'UploadModel':
@@ -167,6 +245,10 @@ export function decideModel(command: ModelCommand, state: ModelState): ModelEven
       return recordValidationStep(command, state);
     case 'CompleteValidation':
       return completeValidation(command, state);
+    case 'DeprecateModel':
+      return deprecateModel(command, state);
+    case 'DeleteModelVersion':
+      return deleteModelVersion(command, state);
     default: {
       const _exhaustive: never = command;
       return unknownCommand(command);

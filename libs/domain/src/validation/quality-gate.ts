@@ -86,9 +86,14 @@ export function qualityGate(input: QualityGateInput): ValidationCheck[] {
     below('maxMemoryMb', t.maxMemoryMb, m.memoryMb),
     below('maxErrorRate', t.maxErrorRate, m.errorRate),
   );
-  // Accuracy is judged against the baseline only when both were measured; there is no absolute bar.
-  if (m.accuracy !== undefined && m.baselineAccuracy !== undefined && m.baselineAccuracy > 0) {
-    checks.push(above('minAccuracyRatio', t.minAccuracyRatio, m.accuracy / m.baselineAccuracy));
+  // Accuracy is judged against the baseline only when both were measured; there is no absolute
+  // bar, so without a baseline (or with one scoring 0) the accuracy is reported, not checked. A
+  // dataset that was asked for but could not be run fails the check: nothing passes unmeasured.
+  const accuracy = input.steps.find((s) => s.step === 'accuracy');
+  if (accuracy?.outcome === 'Failed') {
+    checks.push({ name: 'minAccuracyRatio', threshold: t.minAccuracyRatio, actual: null, passed: false });
+  } else if (m.accuracy !== undefined && m.baselineAccuracy !== undefined && m.baselineAccuracy > 0) {
+    checks.push(above('minAccuracyRatio', t.minAccuracyRatio, Math.round((m.accuracy / m.baselineAccuracy) * 1e6) / 1e6));
   }
   return checks;
 }
@@ -114,7 +119,8 @@ export interface ReportInput extends QualityGateInput {
 export function validationReport(input: ReportInput, finishedAt?: string): ValidationReportView {
   const m = measurementsOf(input.steps);
   const checks = finishedAt === undefined ? [] : qualityGate(input);
-  const notes = input.steps.filter((s) => s.outcome !== 'Completed' && s.detail).map((s) => `${s.step}: ${s.detail}`);
+  // A completed accuracy step explains its baseline (or the lack of one) in its detail.
+  const notes = input.steps.filter((s) => (s.outcome !== 'Completed' || s.step === 'accuracy') && s.detail).map((s) => `${s.step}: ${s.detail}`);
   if (!RUNNABLE_FRAMEWORKS.includes(input.framework)) {
     notes.unshift(`no runtime for ${input.framework} in the validator: structure checked only; no load test or benchmark ran`);
   }
@@ -126,6 +132,11 @@ export function validationReport(input: ReportInput, finishedAt?: string): Valid
     throughputPerSec: m.throughputPerSec ?? null,
     memoryMb: m.memoryMb ?? null,
     ...(m.accuracy !== undefined ? { accuracy: m.accuracy } : {}),
+    ...(m.precision !== undefined ? { precision: m.precision } : {}),
+    ...(m.recall !== undefined ? { recall: m.recall } : {}),
+    ...(m.datasetId !== undefined ? { datasetId: m.datasetId } : {}),
+    ...(m.baselineAccuracy !== undefined ? { baselineAccuracy: m.baselineAccuracy } : {}),
+    ...(m.baselineModelId !== undefined ? { baselineModelId: m.baselineModelId } : {}),
     errorRate: m.errorRate ?? null,
     checks,
     thresholds: input.thresholds,

@@ -100,6 +100,24 @@ describe('quality gate', () => {
       expect(verdicts(steps)['minAccuracyRatio']).toBeUndefined();
       expect(validationReport({ ...input(steps), modelId: 'm-1.0.0', validationId: 'v', ranOn: 'validator', startedAt: 't0' }, 't1').accuracy).toBe(0.5);
     });
+
+    it('reports precision, recall, the dataset and the baseline, and notes what the accuracy step says', () => {
+      const measured: ValidationStepResult = {
+        step: 'accuracy', outcome: 'Completed', durationMs: 1, detail: 'dataset ds-1: accuracy 0.9; baseline m-0.9.0: accuracy 0.95',
+        measurements: { accuracy: 0.9, precision: 0.8, recall: 0.7, datasetId: 'ds-1', samples: 10, baselineAccuracy: 0.95, baselineModelId: 'm-0.9.0' },
+      };
+      const report = validationReport({ ...input([artifact, load, benchmark(), measured]), modelId: 'm-1.0.0', validationId: 'v', ranOn: 'validator', startedAt: 't0' }, 't1');
+      expect(report).toMatchObject({
+        status: 'Passed', accuracy: 0.9, precision: 0.8, recall: 0.7, datasetId: 'ds-1', baselineAccuracy: 0.95, baselineModelId: 'm-0.9.0',
+        notes: ['accuracy: dataset ds-1: accuracy 0.9; baseline m-0.9.0: accuracy 0.95'],
+      });
+      expect(report.checks.find((c) => c.name === 'minAccuracyRatio')).toStrictEqual({ name: 'minAccuracyRatio', threshold: 0.9, actual: 0.947368, passed: true });
+    });
+
+    it('fails the ratio check, unmeasured, when a requested dataset could not be run', () => {
+      const failed: ValidationStepResult = { step: 'accuracy', outcome: 'Failed', durationMs: 1, detail: 'dataset ds-1 not found', measurements: { datasetId: 'ds-1' } };
+      expect(qualityGate(input([artifact, load, benchmark(), failed])).at(-1)).toStrictEqual({ name: 'minAccuracyRatio', threshold: 0.9, actual: null, passed: false });
+    });
   });
 
   describe('thresholds', () => {

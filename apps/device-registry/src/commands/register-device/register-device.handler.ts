@@ -48,8 +48,9 @@ export class RegisterDeviceHandler implements OnModuleInit, OnModuleDestroy {
       deviceId: id, deviceType: command.deviceType, region: command.region,
       capabilities: command.capabilities, tags: command.tags ?? [], connected: false,
     }, command.actor, traceparent);
-    const credentials = await mintDeviceCredentials(trust, id);
-    return { id, token: credentials.creds, inboxPrefix: deviceInboxPrefix(id) };
+    const expiresAt = new Date(this.runtime.clock().getTime() + this.options.credentialsTtlMs);
+    const credentials = await mintDeviceCredentials(trust, id, { expiresAt });
+    return { id, token: credentials.creds, inboxPrefix: deviceInboxPrefix(id), expiresAt: expiresAt.toISOString() };
   }
 }
 

@@ -20,6 +20,8 @@ export const devicesProjection: Projection = {
        last_swap_ms double precision
      )`,
     `CREATE INDEX IF NOT EXISTS registry_devices_region ON registry_devices (region)`,
+    // Deleted devices leave the fleet table; this remembers them so their messages are refused with the reason.
+    `CREATE TABLE IF NOT EXISTS registry_deregistered_devices (id text PRIMARY KEY, deregistered_at timestamptz NOT NULL)`,
   ],
   async apply(tx: SqlExecutor, events: readonly StoredEvent[]): Promise<void> {
     for (const stored of events) {
@@ -34,8 +36,17 @@ export const devicesProjection: Projection = {
              ON CONFLICT (id) DO UPDATE SET device_type = $2, region = $3, capabilities = $4, tags = $5`,
             [d.deviceId, d.deviceType, d.region, JSON.stringify(d.capabilities), JSON.stringify(d.tags)],
           );
+          await tx.query(`DELETE FROM registry_deregistered_devices WHERE id = $1`, [d.deviceId]);
           break;
         }
+        case 'DeviceDeregistered':
+          await tx.query(`DELETE FROM registry_devices WHERE id = $1`, [event.data.deviceId]);
+          await tx.query(
+            `INSERT INTO registry_deregistered_devices (id, deregistered_at) VALUES ($1, $2)
+             ON CONFLICT (id) DO UPDATE SET deregistered_at = $2`,
+            [event.data.deviceId, event.data.at],
+          );
+          break;
         case 'DeviceCameOnline':
           await tx.query(
             `UPDATE registry_devices SET status = 'Online', last_heartbeat = GREATEST(coalesce(last_heartbeat, $2), $2) WHERE id = $1`,

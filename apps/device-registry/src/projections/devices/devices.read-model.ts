@@ -24,6 +24,10 @@ export class DevicesReadModel extends ProjectedReadModel {
     if (query.modelId) add((p) => `current_model_id = ${p}`, query.modelId);
     if (query.tag) add((p) => `tags @> ${p}::jsonb`, JSON.stringify([query.tag]));
     if (query.ids) add((p) => `id = ANY(${p})`, query.ids);
+    if (query.gpu !== undefined) add((p) => `(capabilities->>'gpu')::boolean = ${p}`, query.gpu);
+    if (query.minMemoryMb !== undefined) add((p) => `(capabilities->>'memoryMb')::numeric >= ${p}`, query.minMemoryMb);
+    if (query.minCpuCores !== undefined) add((p) => `(capabilities->>'cpuCores')::numeric >= ${p}`, query.minCpuCores);
+    if (query.minStorageMb !== undefined) add((p) => `(capabilities->>'storageMb')::numeric >= ${p}`, query.minStorageMb);
     const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = await this.runtime.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM registry_devices ${filter}`, params);
     params.push(query.limit ?? 100, query.offset ?? 0);
@@ -39,6 +43,30 @@ export class DevicesReadModel extends ProjectedReadModel {
       `UPDATE registry_devices SET last_heartbeat = GREATEST(coalesce(last_heartbeat, $2), $2) WHERE id = $1 RETURNING status`, [id, at],
     );
     return rows.rows[0]?.status;
+  }
+
+  /** When the device was deregistered, or undefined if it never was (or was registered again since). */
+  async deregisteredAt(id: string): Promise<string | undefined> {
+    const rows = await this.runtime.db.query<{ deregistered_at: Date | string }>(
+      'SELECT deregistered_at FROM registry_deregistered_devices WHERE id = $1', [id],
+    );
+    const at = rows.rows[0]?.deregistered_at;
+    return at === undefined ? undefined : new Date(at).toISOString();
+  }
+
+  /** Why the control plane refuses this device's messages (deregistered, or never registered), or undefined. */
+  async refusalOf(id: string): Promise<string | undefined> {
+    if (await this.get(id)) return undefined;
+    const at = await this.deregisteredAt(id);
+    return at === undefined ? `device ${id} is not registered` : `device ${id} was deregistered at ${at}`;
+  }
+
+  /** Devices per status, for the fleet gauges. */
+  async countByStatus(): Promise<Partial<Record<DeviceView['status'], number>>> {
+    const rows = await this.runtime.db.query<{ status: DeviceView['status']; n: string | number }>(
+      'SELECT status, count(*) AS n FROM registry_devices GROUP BY status',
+    );
+    return Object.fromEntries(rows.rows.map((r) => [r.status, Number(r.n)]));
   }
 
   /** Devices not heard from since `before` that are not yet marked offline. */

@@ -45,12 +45,21 @@ export class CreateDistributionHandler implements OnModuleInit, OnModuleDestroy 
 
   async execute(command: CreateDistributionCommand, traceparent?: string): Promise<CreatedReply> {
     const model = await this.model(command.modelId);
+    // Deprecated is refused whether or not validation is required.
+    if (model.status === 'Deprecated') {
+      throw new CodedError(
+        'CONFLICT',
+        `model ${model.id} is Deprecated${model.deprecatedAt ? ` (since ${model.deprecatedAt})` : ''} and cannot be the target of a new distribution`,
+        { status: model.status },
+      );
+    }
     if (this.options.requireValidation && model.status !== 'Validated') await this.refuseUnvalidated(model);
     const targets = await this.resolveTargets(command);
     const distributionId = `dist-${randomUUID()}`;
     await this.distributions.run('CreateDistribution', {
       distributionId, modelId: command.modelId, strategy: command.strategy, targets: targets.map((d) => d.id),
       successCriteria: command.successCriteria ?? {}, rollbackPolicy: command.rollbackPolicy ?? 'Automatic',
+      ...(command.rollback === true ? { rollback: true } : {}),
     }, command.actor, traceparent);
     const plan = planDirect({
       modelId: command.modelId,
@@ -104,8 +113,10 @@ export class CreateDistributionHandler implements OnModuleInit, OnModuleDestroy 
 }
 
 async function validateCreateDistribution(payload: unknown): Promise<ValidationResult<CreateDistributionCommand>> {
-  const { actor, ...rest } = (payload ?? {}) as { actor?: unknown };
+  // `actor` and `rollback` are internal fields the REST DTO does not know.
+  const { actor, rollback, ...rest } = (payload ?? {}) as { actor?: unknown; rollback?: unknown };
   if (typeof actor !== 'string' || actor === '') return { ok: false, reason: 'actor is required' };
+  if (rollback !== undefined && typeof rollback !== 'boolean') return { ok: false, reason: 'rollback must be a boolean' };
   const checked = await validateWith(CreateDistributionDto)(rest);
-  return checked.ok ? { ok: true, value: { ...(checked.value as CreateDistributionDto), actor } } : checked;
+  return checked.ok ? { ok: true, value: { ...(checked.value as CreateDistributionDto), actor, ...(rollback ? { rollback } : {}) } } : checked;
 }

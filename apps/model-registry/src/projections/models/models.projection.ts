@@ -1,7 +1,11 @@
 import type { ModelEvent, ModelMetadata, ModelView } from '@hotswap/contracts';
 import type { Projection, SqlExecutor, StoredEvent } from '@hotswap/infrastructure';
 
-/** The registry's read model of models: one row per model version. */
+/**
+ * The registry's read model of models: one row per model version. A deleted version's row is
+ * removed (the event store keeps who deleted what), so list, get and versions never show it and
+ * a new upload of the id inserts afresh.
+ */
 export const modelsProjection: Projection = {
   name: 'model-registry.models',
   migrations: [
@@ -19,6 +23,9 @@ export const modelsProjection: Projection = {
        uploaded_by text NOT NULL
      )`,
     `CREATE INDEX IF NOT EXISTS registry_models_name ON registry_models (name)`,
+    `ALTER TABLE registry_models ADD COLUMN IF NOT EXISTS deprecated_at timestamptz`,
+    `ALTER TABLE registry_models ADD COLUMN IF NOT EXISTS deprecated_by text`,
+    `ALTER TABLE registry_models ADD COLUMN IF NOT EXISTS deprecation_reason text`,
   ],
   async apply(tx: SqlExecutor, events: readonly StoredEvent[]): Promise<void> {
     for (const stored of events) {
@@ -31,7 +38,7 @@ export const modelsProjection: Projection = {
              VALUES ($1, $2, $3, $4, 'Uploaded', $5, $6, $7, $8, $9, $10)
              ON CONFLICT (id) DO NOTHING`,
             [d.modelId, d.name, d.version, d.framework, d.sha256, d.sizeBytes, d.artifactKey, JSON.stringify(d.metadata), d.uploadedAt,
-              String(stored.metadata?.['actor'] ?? 'unknown')],
+              actorOf(stored)],
           );
           break;
         }
@@ -41,6 +48,15 @@ export const modelsProjection: Projection = {
         case 'ModelRejected':
           await tx.query('UPDATE registry_models SET status = $2 WHERE id = $1', [event.data.modelId, MODEL_STATUS_AFTER[event.type]]);
           break;
+        case 'ModelDeprecated':
+          await tx.query(
+            `UPDATE registry_models SET status = 'Deprecated', deprecated_at = $2, deprecated_by = $3, deprecation_reason = $4 WHERE id = $1`,
+            [event.data.modelId, event.data.at, actorOf(stored), event.data.reason ?? null],
+          );
+          break;
+        case 'ModelVersionDeleted':
+          await tx.query('DELETE FROM registry_models WHERE id = $1', [event.data.modelId]);
+          break;
         default:
           break;
       }
@@ -48,12 +64,17 @@ export const modelsProjection: Projection = {
   },
 };
 
+function actorOf(stored: StoredEvent): string {
+  return String(stored.metadata?.['actor'] ?? 'unknown');
+}
+
 const MODEL_STATUS_AFTER = { ModelValidationStarted: 'Validating', ModelValidated: 'Validated', ModelRejected: 'Rejected' } as const;
 
 export interface ModelRow {
   id: string; name: string; version: string; framework: ModelView['framework']; status: ModelView['status'];
   checksum: string; size_bytes: string | number; artifact_key: string; metadata: ModelMetadata | string;
   uploaded_at: Date | string; uploaded_by: string;
+  deprecated_at?: Date | string | null; deprecated_by?: string | null; deprecation_reason?: string | null;
 }
 
 export function toModelView(row: ModelRow): ModelView & { artifactKey: string } {
@@ -68,6 +89,9 @@ export function toModelView(row: ModelRow): ModelView & { artifactKey: string } 
     metadata: typeof row.metadata === 'string' ? (JSON.parse(row.metadata) as ModelMetadata) : row.metadata,
     uploadedAt: new Date(row.uploaded_at).toISOString(),
     uploadedBy: row.uploaded_by,
+    ...(row.deprecated_at ? { deprecatedAt: new Date(row.deprecated_at).toISOString() } : {}),
+    ...(row.deprecated_by ? { deprecatedBy: row.deprecated_by } : {}),
+    ...(row.deprecation_reason ? { deprecationReason: row.deprecation_reason } : {}),
     artifactKey: row.artifact_key,
   };
 }

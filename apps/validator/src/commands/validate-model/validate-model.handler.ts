@@ -8,6 +8,7 @@ import { SERVICE_RUNTIME, validateWith, type BusSubscription, type ServiceRuntim
 import { ModelCommands } from '../../pipeline/model-commands.js';
 import { VALIDATOR_RAN_ON } from '../../pipeline/validation-pipeline.js';
 import { ValidationWorker } from '../../pipeline/validation-worker.js';
+import { Datasets } from '../../projections/datasets/datasets.read-model.js';
 import { ValidationReports } from '../../projections/validation-reports/validation-reports.read-model.js';
 
 /**
@@ -23,6 +24,7 @@ export class ValidateModelHandler implements OnModuleInit, OnModuleDestroy {
     private readonly models: ModelCommands,
     private readonly worker: ValidationWorker,
     private readonly reports: ValidationReports,
+    private readonly datasets: Datasets,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -38,11 +40,13 @@ export class ValidateModelHandler implements OnModuleInit, OnModuleDestroy {
   }
 
   async execute(command: ValidateModelCommand, traceparent?: string): Promise<ValidationStartedReply> {
-    // Datasets (`POST /api/v1/datasets`) are not implemented yet, so no id can name one.
-    if (command.datasetId !== undefined) throw new NotFoundError(`dataset ${command.datasetId} not found`);
+    if (command.datasetId !== undefined && !(await this.datasets.registered(command.datasetId))) {
+      throw new NotFoundError(`dataset ${command.datasetId} not found`);
+    }
     const validationId = `val-${randomUUID()}`;
     const started = await this.models.run('StartValidation', {
       modelId: command.modelId, validationId, trigger: 'request', ...(command.thresholds ? { thresholds: command.thresholds } : {}),
+      ...(command.datasetId !== undefined ? { datasetId: command.datasetId } : {}),
       defaultThresholds: this.worker.defaultThresholds, ranOn: VALIDATOR_RAN_ON,
     }, command.actor, traceparent);
     // The report shows this run as Running before the reply, so a client polling it never sees the previous one.

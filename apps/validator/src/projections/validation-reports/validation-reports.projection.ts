@@ -38,8 +38,9 @@ export function validationReportsProjection(onUploaded: (modelId: string) => voi
           case 'ModelUploaded': {
             const { modelId, framework, sha256 } = event.data;
             await tx.query(
+              // A re-upload after a delete starts afresh: new bytes, no report yet.
               `INSERT INTO validator_reports (model_id, framework, sha256, pending, report) VALUES ($1, $2, $3, true, NULL)
-               ON CONFLICT (model_id) DO NOTHING`,
+               ON CONFLICT (model_id) DO UPDATE SET framework = $2, sha256 = $3, pending = true, report = NULL`,
               [modelId, framework, sha256],
             );
             onUploaded(modelId);
@@ -66,6 +67,9 @@ export function validationReportsProjection(onUploaded: (modelId: string) => voi
           case 'ModelValidated':
           case 'ModelRejected':
             await save(tx, event.data.modelId, event.data.report);
+            break;
+          case 'ModelVersionDeleted':
+            await tx.query('DELETE FROM validator_reports WHERE model_id = $1', [event.data.modelId]);
             break;
           default:
             break;

@@ -1,0 +1,4 @@
+/** The command line was wrong: the message says what, and the command's usage follows it. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
