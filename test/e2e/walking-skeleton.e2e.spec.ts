@@ -1,117 +1,33 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { DeviceSubjects, type DistributionStatusView } from '@hotswap/contracts';
-import { EdgeAgent, silentLogger } from '@hotswap/edge-agent';
-import { issueDevToken } from '@hotswap/gateway';
-import { generateSigningKeyPair, LocalFileArtifactStore, PgDatabase } from '@hotswap/infrastructure';
-import { makeAddModel, startNatsServer, type NatsServer } from '@hotswap/infrastructure/testing';
-import { startControlPlane, type ControlPlane } from '@hotswap/cli';
+import { DeviceSubjects } from '@hotswap/contracts';
+import type { EdgeAgent } from '@hotswap/edge-agent';
+import { makeAddModel } from '@hotswap/infrastructure/testing';
+import { answer, startE2eStack, type E2eStack } from './support/e2e-stack.js';
 
-const PG_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const schema = `e2e_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-const jwtSecret = 'e2e-jwt-secret';
-
-let nats: NatsServer;
-let db: PgDatabase;
-let dataDir: string;
-let controlPlane: ControlPlane;
+let stack: E2eStack;
 let agents: EdgeAgent[];
 let probe: NatsConnection;
-let manifestPublicKeyPem: string;
-const makeAgent = (deviceId: string, i: number) => new EdgeAgent({
-  deviceId, deviceType: 'edge-camera', region: i === 0 ? 'us-west-1' : 'eu-central-1',
-  capabilities: { cpuCores: 2, gpu: false, memoryMb: 2048, storageMb: 8192 }, tags: ['e2e'],
-  natsServers: nats.url, dataDir: join(dataDir, 'devices', deviceId), manifestPublicKeyPem,
-  heartbeatIntervalMs: 200, telemetryIntervalMs: 500, graceMs: 50, logger: silentLogger,
-});
-const adminToken = () => issueDevToken({ secret: jwtSecret, subject: 'e2e-admin', roles: ['Admin'], ttlSeconds: 600 });
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked by the assertions
-async function api(path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${controlPlane.url}${path}`, {
-    ...init,
-    headers: { authorization: `Bearer ${await adminToken()}`, ...(init.body && typeof init.body === 'string' ? { 'content-type': 'application/json' } : {}), ...init.headers },
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-function upload(name: string, version: string, bytes: Buffer, framework = 'onnx') {
-  const form = new FormData();
-  form.set('name', name);
-  form.set('version', version);
-  form.set('framework', framework);
-  form.set('checksum', createHash('sha256').update(bytes).digest('hex'));
-  form.set('artifact', new Blob([bytes]), `${name}.onnx`);
-  return api('/api/v1/models', { method: 'POST', body: form });
-}
-
-/** Distribution needs a validated model (the default): waits for the validator's verdict on the upload. */
-async function waitForValidated(modelId: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { body } = await api(`/api/v1/models/${modelId}`);
-    if (body?.status === 'Validated') return;
-    if (body?.status === 'Rejected' || Date.now() > deadline) throw new Error(`model ${modelId} is ${body?.status}, not Validated`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function waitForStatus(id: string, wanted: DistributionStatusView['status'][], timeoutMs = 60_000): Promise<DistributionStatusView> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { body } = await api(`/api/v1/distributions/${id}/status`);
-    if (wanted.includes(body.status)) return body;
-    if (Date.now() > deadline) throw new Error(`distribution ${id} stayed ${JSON.stringify(body)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function answer(agent: EdgeAgent, value = 0): Promise<number> {
-  const result = await agent.infer({ x: new ort.Tensor('float32', Float32Array.from([value, value, value, value]), [1, 4]) });
-  return (result.outputs['y']!.data as Float32Array)[0]! - value;
-}
+const makeAgent = (deviceId: string, i: number) => stack.makeAgent(deviceId, i, 'e2e');
+const api: E2eStack['api'] = (...args) => stack.api(...args);
+const upload: E2eStack['upload'] = (...args) => stack.upload(...args);
+const waitForValidated: E2eStack['waitForValidated'] = (...args) => stack.waitForValidated(...args);
+const waitForStatus: E2eStack['waitForStatus'] = (...args) => stack.waitForStatus(...args);
 
 beforeAll(async () => {
-  nats = await startNatsServer({ jetstream: true });
-  db = await PgDatabase.connect({ connectionString: PG_URL, schema });
-  dataDir = await mkdtemp(join(tmpdir(), 'hotswap-e2e-'));
-  const keys = generateSigningKeyPair();
-  controlPlane = await startControlPlane({
-    natsUrl: nats.url,
-    db,
-    artifacts: new LocalFileArtifactStore({ rootDir: join(dataDir, 'artifacts') }),
-    secrets: { jwtSecret, urlSigningSecret: 'e2e-url-secret', manifestPrivateKeyPem: keys.privateKeyPem },
-    http: { host: '127.0.0.1', port: 0 },
-    quiet: true,
-  });
-  manifestPublicKeyPem = keys.publicKeyPem;
+  stack = await startE2eStack('skeleton');
   agents = ['e2e-dev-a', 'e2e-dev-b'].map(makeAgent);
   await Promise.all(agents.map((a) => a.start()));
-  probe = await connect({ servers: nats.url });
+  probe = await connect({ servers: stack.nats.url });
   // Both devices are in the fleet read model once their announcements are projected.
-  const deadline = Date.now() + 20_000;
-  while ((await api('/api/v1/devices?tag=e2e')).body?.total !== 2) {
-    if (Date.now() > deadline) throw new Error('devices did not register');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await stack.waitForDevices('e2e', 2);
 }, 120_000);
 
 afterAll(async () => {
   await probe?.close();
-  await Promise.all((agents ?? []).map((a) => a.stop()));
-  await controlPlane?.close();
-  if (db) {
-    await db.query(`DROP SCHEMA ${schema} CASCADE`);
-    await db.close();
-  }
-  await nats?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await stack?.close();
 }, 60_000);
 
 describe('walking skeleton: upload, distribute Direct, hot-swap on two edge agents', () => {
@@ -204,7 +120,7 @@ describe('walking skeleton: upload, distribute Direct, hot-swap on two edge agen
     expect(res.body.message).toMatch(/not an ONNX model|not an ONNX ModelProto/);
     expect((await api('/api/v1/models/not-a-model-1.0.0')).status).toBe(404);
     expect((await api('/api/v1/models?name=not-a-model')).body.total).toBe(0);
-    const stored = await readdir(join(dataDir, 'artifacts'), { recursive: true });
+    const stored = await readdir(join(stack.dataDir, 'artifacts'), { recursive: true });
     expect(stored.filter((f) => String(f).includes('not-a-model') || /^staging\/.+/.test(String(f)))).toEqual([]);
   }, 30_000);
 
