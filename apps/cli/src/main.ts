@@ -8,6 +8,7 @@ const USAGE = `usage: hotswap <command>
   sample-model --addend <n> --out <f>   write a tiny ONNX model computing y = x + n
   models push|list|get|validate|report  upload, list and validate models (hotswap models --help)
   devices list|get                      the fleet (hotswap devices --help)
+  fleet simulate --devices <n>          run many simulated devices in one process (hotswap fleet simulate --help)
 API commands read HOTSWAP_URL (default http://127.0.0.1:8080) and HOTSWAP_TOKEN.`;
 
 const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env };
@@ -29,6 +30,9 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     case 'devices':
       process.exitCode = await (await import('./commands/devices.js')).devices(args, io);
+      return;
+    case 'fleet':
+      process.exitCode = await (await import('./commands/fleet.js')).fleet(args, io);
       return;
     case '--help':
     case '-h':

@@ -7,6 +7,7 @@ import { Dispatcher } from './dispatch/dispatcher.js';
 import { SwapCommands } from './dispatch/swap-commands.js';
 import { DistributionCommands } from './distribution-commands.js';
 import { DISTRIBUTOR_OPTIONS, defaultDistributorOptions, type DistributorOptions } from './distributor.options.js';
+import { DeregisteredDevicesReadModel } from './projections/deregistered-devices/deregistered-devices.read-model.js';
 import { DistributionsReadModel } from './projections/distributions/distributions.read-model.js';
 import { DistributionQueriesHandler } from './queries/distribution-queries.handler.js';
 
@@ -21,7 +22,7 @@ export class DistributorModule {
         { provide: SERVICE_RUNTIME, useValue: runtime },
         { provide: DISTRIBUTOR_OPTIONS, useValue: { ...defaultDistributorOptions, ...options } },
         DistributionCommands, DesiredState, SwapCommands, Dispatcher, CreateDistributionHandler, DistributorDevicePlane,
-        DistributionQueriesHandler, DistributionsReadModel,
+        DistributionQueriesHandler, DistributionsReadModel, DeregisteredDevicesReadModel,
       ],
     };
   }

@@ -16,6 +16,12 @@ export interface DistributorOptions {
    * checks). Default true; turn off only for development.
    */
   readonly requireValidation: boolean;
+  /**
+   * When the artifact store can presign (S3), devices get a presigned URL straight to the bucket,
+   * valid for `urlTtlMs` (at most 7 days), instead of a gateway URL. Default true; false when
+   * devices cannot reach the object store.
+   */
+  readonly presignArtifactUrls: boolean;
 }
 
 export const DISTRIBUTOR_OPTIONS = Symbol.for('hotswap.distributor.options');
@@ -25,4 +31,5 @@ export const defaultDistributorOptions = {
   manifestTtlMs: 7 * 24 * 60 * 60_000,
   commandAckTimeoutMs: 5_000,
   requireValidation: true,
+  presignArtifactUrls: true,
 } satisfies Partial<DistributorOptions>;

@@ -10,6 +10,10 @@ const config = defineConfig({
   urlTtlMs: { env: 'HOTSWAP_DOWNLOAD_URL_TTL', default: 'PT1H', parse: isoDuration, description: 'how long a download URL stays valid' },
   manifestTtlMs: { env: 'HOTSWAP_MANIFEST_TTL', default: 'P7D', parse: isoDuration, description: 'how long a signed release manifest stays valid' },
   requireValidation: { env: 'HOTSWAP_REQUIRE_VALIDATION', default: 'true', parse: bool, description: 'distribute only Validated models (409 otherwise)' },
+  presignArtifactUrls: {
+    env: 'HOTSWAP_PRESIGN_ARTIFACT_URLS', default: 'true', parse: bool,
+    description: 'hand devices presigned object-store URLs when the artifact store can presign (S3); false: gateway URLs',
+  },
 });
 
 // The distributor as its own process (docker-compose); npm start hosts it in the embedded default.

@@ -14,6 +14,8 @@ export interface GatewayListenOptions {
   readonly port: number;
   /** Interface to bind, e.g. `127.0.0.1`. */
   readonly host: string;
+  /** Serve HTTPS with this PEM certificate (chain) and private key; plain HTTP when absent. */
+  readonly https?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** Nest logger; errors and warnings to the console by default. */
   readonly logger?: LoggerService | LogLevel[] | false;
 }
@@ -26,6 +28,7 @@ export interface GatewayListenOptions {
 export async function createGatewayApp(deps: GatewayDeps, options: GatewayListenOptions): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.register(deps), {
     logger: options.logger ?? ['error', 'warn'],
+    ...(options.https === undefined ? {} : { httpsOptions: { cert: options.https.cert, key: options.https.key } }),
   });
   app.useBodyParser('json', { limit: MAX_JSON_BODY });
   app.disable('x-powered-by');

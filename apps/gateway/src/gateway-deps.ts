@@ -1,5 +1,7 @@
 import type { ServiceName } from '@hotswap/contracts';
 import type { ArtifactStore, MessageBus } from '@hotswap/infrastructure';
+import type { JwksOptions } from './auth/tokens.js';
+import type { RateLimitOptions } from './rate-limits/rate-limit-rules.js';
 
 /** What the composition root hands the gateway; everything with I/O or time comes in here. */
 export interface GatewayDeps {
@@ -9,6 +11,16 @@ export interface GatewayDeps {
   readonly artifacts: ArtifactStore;
   /** HS256 key of the bearer JWTs (`issueDevToken` signs with the same one). */
   readonly jwtSecret: string;
+  /**
+   * An OIDC provider's JWKS: RS256/ES256 tokens verified with its keys are accepted besides the
+   * HS256 tokens of `jwtSecret`. None by default.
+   */
+  readonly jwks?: JwksOptions;
+  /**
+   * Per-user request limits, counted in the NATS KV bucket `hotswap-rate-limits` so that every
+   * gateway replica shares them (needs JetStream on `bus`). No limits when absent.
+   */
+  readonly rateLimits?: RateLimitOptions;
   /** HMAC key of signed artifact download URLs (`signUrl` / `verifySignedUrl`). */
   readonly urlSigningSecret: string;
   /** Largest accepted model artifact, in bytes (413 above). */

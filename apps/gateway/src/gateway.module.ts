@@ -1,7 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ApiKeyStore } from './api-keys/api-key-store.js';
+import { ManageApiKeysController } from './api-keys/manage-api-keys.controller.js';
 import { DownloadArtifactController } from './artifacts/download-artifact/download-artifact.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
+import { tokenVerifierProvider } from './auth/token-verifier.provider.js';
 import { GetDeviceController } from './devices/get-device/get-device.controller.js';
 import { ListDevicesController } from './devices/list-devices/list-devices.controller.js';
 import { GetDatasetController } from './datasets/get-dataset/get-dataset.controller.js';
@@ -26,8 +29,12 @@ import { RollbackModelVersionController } from './models/model-versions/rollback
 import { UploadModelController } from './models/upload-model/upload-model.controller.js';
 import { ValidateModelController } from './models/validate-model/validate-model.controller.js';
 import { ServiceClient } from './shared/service-client.js';
+import { RATE_LIMITER, RateLimitGuard } from './rate-limits/rate-limit.guard.js';
+import { assertValidRateLimits } from './rate-limits/rate-limit-rules.js';
+import { RateLimiter } from './rate-limits/rate-limiter.js';
 
-const useCaseControllers = [
+/** Every controller the gateway serves (the RBAC matrix test checks each of their routes). */
+export const useCaseControllers = [
   UploadModelController,
   GetModelController,
   ListModelsController,
@@ -42,11 +49,16 @@ const useCaseControllers = [
   DownloadArtifactController,
   HealthController,
   RegisterDatasetController, GetDatasetController,
+  ManageApiKeysController,
 ];
 
-/** Cross-cutting behaviour of every route: token and role checks, DTO validation, one error format. */
+/**
+ * Cross-cutting behaviour of every route: token and role checks, then rate limits (guards run in
+ * this order), DTO validation, one error format.
+ */
 const edgeProviders = [
   { provide: APP_GUARD, useClass: AuthGuard },
+  { provide: APP_GUARD, useClass: RateLimitGuard },
   { provide: APP_PIPE, useFactory: gatewayValidationPipe },
   { provide: APP_FILTER, useClass: HttpErrorFilter },
 ];
@@ -62,7 +74,17 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       controllers: useCaseControllers,
-      providers: [{ provide: GATEWAY_DEPS, useValue: deps }, ServiceClient, ...edgeProviders],
+      providers: [
+        { provide: GATEWAY_DEPS, useValue: deps },
+        ServiceClient,
+        ApiKeyStore,
+        tokenVerifierProvider,
+        {
+          provide: RATE_LIMITER,
+          useFactory: async () => (deps.rateLimits === undefined ? null : RateLimiter.open(deps.bus.connection, deps.rateLimits)),
+        },
+        ...edgeProviders,
+      ],
     };
   }
 }
@@ -73,6 +95,10 @@ function assertValidDeps(deps: GatewayDeps): void {
   if (!Number.isSafeInteger(deps.maxUploadBytes) || deps.maxUploadBytes < 1) {
     throw new RangeError(`GatewayDeps.maxUploadBytes must be a positive integer, got ${deps.maxUploadBytes}`);
   }
+  if (deps.jwks !== undefined && !URL.canParse(deps.jwks.url)) {
+    throw new TypeError(`GatewayDeps.jwks.url must be an absolute URL, got ${JSON.stringify(deps.jwks.url)}`);
+  }
+  if (deps.rateLimits !== undefined) assertValidRateLimits(deps.rateLimits);
   for (const name of ['requestTimeoutMs', 'uploadTimeoutMs'] as const) {
     const value = deps[name];
     if (value !== undefined && !(Number.isFinite(value) && value >= 1)) {

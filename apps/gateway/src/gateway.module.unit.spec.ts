@@ -24,7 +24,11 @@ describe('GatewayModule.register', () => {
     [{ maxUploadBytes: 1.5 }, 'GatewayDeps.maxUploadBytes must be a positive integer, got 1.5'],
     [{ requestTimeoutMs: 0 }, 'GatewayDeps.requestTimeoutMs must be at least 1, got 0'],
     [{ uploadTimeoutMs: Number.NaN }, 'GatewayDeps.uploadTimeoutMs must be at least 1, got NaN'],
-  ])('refuses %j', (override, message) => {
-    expect(() => GatewayModule.register({ ...deps, ...override })).toThrow(message);
+    [{ jwks: { url: 'jwks.json' } }, 'GatewayDeps.jwks.url must be an absolute URL, got "jwks.json"'],
+    [{ rateLimits: { upload: { limit: 0, windowMs: 1000 } } }, 'GatewayDeps.rateLimits.upload.limit must be a positive integer, got 0'],
+    [{ rateLimits: { monitor: { limit: 5, windowMs: 0.5 } } }, 'GatewayDeps.rateLimits.monitor.windowMs must be a positive integer, got 0.5'],
+    [{ rateLimits: { heartbeat: { limit: 5, windowMs: 1000 } } }, 'GatewayDeps.rateLimits.heartbeat is not a rule; rules are upload, createDistribution, monitor'],
+  ] as Array<[Partial<Record<keyof GatewayDeps, unknown>>, string]>)('refuses %j', (override, message) => {
+    expect(() => GatewayModule.register({ ...deps, ...override } as GatewayDeps)).toThrow(message);
   });
 });

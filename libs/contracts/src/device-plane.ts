@@ -81,6 +81,45 @@ export class SwapCommand {
   @IsOptional() @ValidateNested() @Type(() => SignedRollback) rollback?: SignedRollback;
 }
 
+/**
+ * validator → device on `.validate` (request/reply): load this model in a slot of its own, WITHOUT
+ * swapping it in, time `inferences` inferences on generated inputs and answer with the figures.
+ * Signed and downloaded exactly like a swap.
+ */
+export class DeviceValidationRequest {
+  @IsIn(['validate']) type!: 'validate';
+  @IsString() @MaxLength(100) validationId!: string;
+  @IsString() @MaxLength(200) modelId!: string;
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] }) artifactUrl!: string;
+  @IsDefined() @ValidateNested() @Type(() => SignedManifest) release!: SignedManifest;
+  /** Timed inferences. */
+  @IsInt() @Min(1) @Max(100_000) inferences!: number;
+  /** Untimed inferences before them. */
+  @IsInt() @Min(0) @Max(1_000) warmup!: number;
+  @IsISO8601() issuedAt!: string;
+}
+
+/** The device's answer to a `DeviceValidationRequest`: the figures, or why there are none. */
+export interface DeviceValidationReply {
+  readonly validationId: string;
+  readonly deviceId: string;
+  readonly ok: boolean;
+  /** Why the model could not be validated here (manifest, download, checksum, load), when not ok. */
+  readonly reason?: string;
+  /** Time to load the model, in ms. */
+  readonly loadMs?: number;
+  /** Resident-memory growth of the device's process while loaded and running, in MB. */
+  readonly memoryMb?: number;
+  readonly inferences?: number;
+  /** Latency percentiles of the timed inferences, in ms. */
+  readonly latencyMs?: { readonly p50: number; readonly p95: number; readonly p99: number };
+  /** Inferences per second over the timed run. */
+  readonly throughputPerSec?: number;
+  /** Failed inferences over all timed ones, 0..1. */
+  readonly errorRate?: number;
+  readonly firstError?: string;
+}
+
 /** The device's reply to a command: accepted (it will report progress on `.status`) or not. */
 export interface CommandAck {
   readonly commandId: string;

@@ -32,6 +32,11 @@ export interface ValidateModelCommand extends Actor {
   readonly thresholds?: ValidationThresholds;
   /** A labelled dataset for the accuracy step. */
   readonly datasetId?: string;
+  /**
+   * Where the load test and benchmark run: `true` on any Online device tagged `validation`, a device
+   * id on that device, `false` in the validator; the validator's configured default when unset.
+   */
+  readonly onDevice?: boolean | string;
 }
 
 /** The reply to `validate-model` (HTTP 202): the run started; poll the report. */

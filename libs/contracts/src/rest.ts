@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsPositive, IsString, Matches, Max, MaxLength, Min,
-  ValidateNested, IsObject,
+  ValidateNested, IsObject, ValidateBy,
 } from 'class-validator';
 import { DeviceCapabilitiesDto } from './device-plane.js';
 import { DEVICE_ID_PATTERN, MODEL_NAME_PATTERN, SEMVER_PATTERN } from './ids.js';
@@ -123,6 +123,16 @@ export class ValidateModelDto {
   thresholds?: ValidationThresholdsDto;
   @IsOptional() @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, { message: 'datasetId must be a dataset id (letters, digits, ".", "_" or "-", max 200)' })
   datasetId?: string;
+  /** `true`: load test and benchmark on an Online device tagged `validation`; a device id: on that device; `false`: in the validator. */
+  @IsOptional()
+  @ValidateBy({
+    name: 'isValidationTarget',
+    validator: {
+      validate: (value: unknown) => typeof value === 'boolean' || (typeof value === 'string' && DEVICE_ID_PATTERN.test(value)),
+      defaultMessage: () => 'onDevice must be true, false or a device id',
+    },
+  })
+  onDevice?: boolean | string;
 }
 
 /** The descriptive fields of `POST /api/v1/datasets`: JSON properties, or form fields of the NPY multipart form. */
@@ -155,4 +165,32 @@ export class RegisterDatasetDto extends DatasetFieldsDto {
 export class DeprecateModelVersionDto {
   @IsOptional() @IsString({ message: 'reason must be a string' }) @MaxLength(500, { message: 'reason must be at most 500 characters' })
   reason?: string;
+}
+
+/** The body of `POST /api/v1/api-keys` (Admin): a new device registration API key. */
+export class CreateApiKeyDto {
+  @IsString({ message: 'name must be a string' })
+  @Matches(/\S/, { message: 'name must not be blank' })
+  @MaxLength(100, { message: 'name must be at most 100 characters' })
+  name!: string;
+}
+
+/** A device registration API key as `GET /api/v1/api-keys` lists it: metadata only, never the key. */
+export interface ApiKeyView {
+  /** Also the second part of the key, `hsk_<id>_<secret>`. */
+  readonly id: string;
+  readonly name: string;
+  /** `active` until revoked; a revoked key stops working at once. */
+  readonly status: 'active' | 'revoked';
+  readonly createdAt: string;
+  /** `sub` of the Admin who created it. */
+  readonly createdBy: string;
+  readonly rotatedAt?: string;
+  readonly revokedAt?: string;
+}
+
+/** The reply of creating or rotating a key: the only time the key itself is shown. */
+export interface IssuedApiKey extends ApiKeyView {
+  /** Send as `X-Api-Key` when registering a device. */
+  readonly key: string;
 }

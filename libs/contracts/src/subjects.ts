@@ -74,6 +74,8 @@ export const DeviceSubjects = {
   telemetry: (deviceId: string) => `hotswap.device.${encodeSubjectToken(deviceId)}.telemetry`,
   /** device → control plane, request: fresh NATS credentials before the current ones expire; refused once deregistered. */
   credentials: (deviceId: string) => `hotswap.device.${encodeSubjectToken(deviceId)}.credentials`,
+  /** validator → device, request: load a model beside the serving one (never swapped in) and benchmark it. */
+  validate: (deviceId: string) => `hotswap.device.${encodeSubjectToken(deviceId)}.validate`,
   /** Wildcards the control plane subscribes to. */
   all: {
     sync: 'hotswap.device.*.sync',

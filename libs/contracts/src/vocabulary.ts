@@ -126,6 +126,8 @@ export interface ValidationMeasurements {
   readonly baselineAccuracy?: number;
   /** The id of that baseline model. */
   readonly baselineModelId?: string;
+  /** The device that ran the step (load and benchmark steps dispatched to a device tagged `validation`). */
+  readonly ranOn?: string;
 }
 
 /**

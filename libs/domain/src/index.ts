@@ -8,7 +8,7 @@ export { compareSemver, isValidSemver, parseSemver, sortVersions } from './semve
 export type { ModelDetails, ModelState, ValidationRun } from './model/model.js';
 export { evolveModel, initialModelState } from './model/model.js';
 export type {
-  CompleteValidation, DeleteModelVersion, DeprecateModel, ModelCommand, RecordValidationStep, StartValidation, UploadModel,
+  CompleteValidation, DeleteModelVersion, DeprecateModel, ModelCommand, RecordValidationStep, StartValidation, UploadModel, AbandonValidation,
 } from './model/decide.js';
 export { decideModel, modelDecider, rollbackTargetRefusal } from './model/decide.js';
 export { versionOfModelId } from './model/model-id.js';

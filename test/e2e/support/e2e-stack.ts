@@ -13,7 +13,7 @@ import { EdgeAgent, silentLogger, type EdgeAgentOptions } from '@hotswap/edge-ag
 import { issueDevToken } from '@hotswap/gateway';
 import { generateSigningKeyPair, LocalFileArtifactStore, PgDatabase } from '@hotswap/infrastructure';
 import { startNatsServer, type NatsServer } from '@hotswap/infrastructure/testing';
-import { startControlPlane, type ControlPlane } from '@hotswap/cli';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '@hotswap/cli';
 
 const PG_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const JWT_SECRET = 'e2e-jwt-secret';
@@ -48,7 +48,7 @@ export async function answer(agent: EdgeAgent, value = 0): Promise<number> {
   return (result.outputs['y']!.data as Float32Array)[0]! - value;
 }
 
-export async function startE2eStack(name: string): Promise<E2eStack> {
+export async function startE2eStack(name: string, overrides: Pick<ControlPlaneOptions, 'validator'> = {}): Promise<E2eStack> {
   const schema = `e2e_${name}_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
   const nats = await startNatsServer({ jetstream: true });
   const db = await PgDatabase.connect({ connectionString: PG_URL, schema });
@@ -62,6 +62,7 @@ export async function startE2eStack(name: string): Promise<E2eStack> {
     secrets: { jwtSecret: JWT_SECRET, urlSigningSecret: 'e2e-url-secret', manifestPrivateKeyPem: keys.privateKeyPem },
     http: { host: '127.0.0.1', port: 0 },
     quiet: true,
+    ...overrides,
   });
   const agents: EdgeAgent[] = [];
 

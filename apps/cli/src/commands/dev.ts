@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { credsAuthenticator } from '@nats-io/transport-node';
 import { join, resolve } from 'node:path';
 import { defaultFleetSpecs, FleetSimulator, jsonLogger } from '@hotswap/edge-agent';
+import { DEFAULT_RATE_LIMITS } from '@hotswap/gateway';
 import { int, loadConfig, LocalFileArtifactStore, mintDeviceCredentials, natsServerTrustConfig, PgliteDatabase, str } from '@hotswap/infrastructure';
 import { startControlPlane } from '../embedded/control-plane.js';
 import { defaultDataDir, loadLocalSecrets, sha256Hex } from '../embedded/local-secrets.js';
@@ -47,6 +48,7 @@ export async function dev(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       http: { host: config.host, port: config.port },
       quiet: true,
       natsAuth: true,
+      rateLimits: DEFAULT_RATE_LIMITS,
     });
     stops.push(() => controlPlane.close());
     const specs = await Promise.all(defaultFleetSpecs(config.devices).map(async (spec) => {

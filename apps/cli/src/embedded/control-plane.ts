@@ -9,10 +9,10 @@ import {
 } from '@hotswap/infrastructure';
 import { DeviceRegistryModule, type DeviceRegistryOptions } from '@hotswap/device-registry';
 import { DistributorModule } from '@hotswap/distributor';
-import { createGatewayApp } from '@hotswap/gateway';
+import { createGatewayApp, type RateLimitOptions } from '@hotswap/gateway';
 import { ModelRegistryModule } from '@hotswap/model-registry';
 import { MonitorModule } from '@hotswap/monitor';
-import { ValidatorModule } from '@hotswap/validator';
+import { ValidatorModule, type ValidatorOptions } from '@hotswap/validator';
 
 export interface ControlPlaneSecrets {
   /** HS256 key of user JWTs. */
@@ -44,6 +44,10 @@ export interface ControlPlaneOptions {
    * with its own credentials. Without it, connections are anonymous.
    */
   readonly natsAuth?: boolean;
+  /** Per-user rate limits of the gateway (shared through NATS KV); none when omitted. */
+  readonly rateLimits?: RateLimitOptions;
+  /** Validator options (e.g. `onDevice`, `staleRunMs`); it signs device requests with `secrets` and the gateway's URL. */
+  readonly validator?: Omit<ValidatorOptions, 'device'>;
 }
 
 export interface ControlPlane {
@@ -110,6 +114,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       maxUploadBytes: options.maxUploadBytes ?? 4 * 1024 ** 3,
       clock,
       serviceNames: SERVICE_NAMES,
+      ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
       ...(options.secrets.registrationApiKeySha256 ? { registrationApiKeySha256: options.secrets.registrationApiKeySha256 } : {}),
     }, options.http);
     contexts.push(gateway);
@@ -126,7 +131,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       urlSigningSecret: options.secrets.urlSigningSecret,
       manifestPrivateKeyPem: options.secrets.manifestPrivateKeyPem,
     }));
-    await boot(Services.validator, ValidatorModule.register(await runtimeFor(Services.validator)));
+    await boot(Services.validator, ValidatorModule.register(await runtimeFor(Services.validator), {
+      ...options.validator,
+      device: { artifactBaseUrl: url, urlSigningSecret: options.secrets.urlSigningSecret, manifestPrivateKeyPem: options.secrets.manifestPrivateKeyPem },
+    }));
     await boot(Services.monitor, MonitorModule.register(await runtimeFor(Services.monitor)));
     return { url, gateway, services, close };
   } catch (error) {

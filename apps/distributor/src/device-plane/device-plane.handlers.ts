@@ -5,9 +5,10 @@ import {
 import { closeAll, SERVICE_RUNTIME, validateWith, type BusSubscription, type ServiceRuntime } from '@hotswap/infrastructure';
 import { DistributionCommands } from '../distribution-commands.js';
 import { DesiredState } from '../dispatch/desired-state.js';
+import { DeregisteredDevicesReadModel } from '../projections/deregistered-devices/deregistered-devices.read-model.js';
 import { SwapCommands } from '../dispatch/swap-commands.js';
 
-/** Swap results from devices, and `sync` requests from devices that (re)connect. */
+/** Swap results from devices, and `sync` requests from devices that (re)connect (refused once deregistered). */
 @Injectable()
 export class DistributorDevicePlane implements OnModuleInit, OnModuleDestroy {
   private subscriptions: BusSubscription[] = [];
@@ -17,6 +18,7 @@ export class DistributorDevicePlane implements OnModuleInit, OnModuleDestroy {
     private readonly distributions: DistributionCommands,
     private readonly desired: DesiredState,
     private readonly swapCommands: SwapCommands,
+    private readonly deregistered: DeregisteredDevicesReadModel,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -44,6 +46,10 @@ export class DistributorDevicePlane implements OnModuleInit, OnModuleDestroy {
         handler: async (request, ctx): Promise<SyncReply> => {
           if (deviceIdOfSubject(ctx.subject) !== request.deviceId) {
             throw Object.assign(new Error(`sync on ${ctx.subject} speaks for device ${request.deviceId}`), { code: 'BAD_REQUEST' });
+          }
+          const deregisteredAt = await this.deregistered.deregisteredAt(request.deviceId);
+          if (deregisteredAt !== undefined) {
+            throw Object.assign(new Error(`device ${request.deviceId} was deregistered at ${deregisteredAt}; it gets no model until it is registered again`), { code: 'NOT_FOUND' });
           }
           const desired = await this.desired.get(request.deviceId);
           return { desired: desired ? await this.swapCommands.build(desired) : null };

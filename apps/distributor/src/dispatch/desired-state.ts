@@ -28,6 +28,12 @@ export class DesiredState implements OnModuleInit {
     return entry.json<DesiredModel>();
   }
 
+  /** Forgets the device's desired model (a deregistered device). Opens the bucket if needed: projections may call it during start-up. */
+  async clear(deviceId: string): Promise<void> {
+    this.kv ??= await new Kvm(this.runtime.nats).create(DESIRED_STATE_BUCKET, { history: 5 });
+    await this.kv.delete(deviceId);
+  }
+
   private bucket(): KV {
     if (!this.kv) throw new Error('desired-state bucket is not open yet');
     return this.kv;

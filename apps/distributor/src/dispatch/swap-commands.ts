@@ -3,6 +3,14 @@ import { Queries, type ModelArtifactView, type SwapCommand } from '@hotswap/cont
 import { SERVICE_RUNTIME, signManifest, signRollback, signUrl, type ServiceRuntime } from '@hotswap/infrastructure';
 import { DISTRIBUTOR_OPTIONS, type DistributorOptions } from '../distributor.options.js';
 
+/** An artifact store that can hand out direct download URLs (`S3ArtifactStore`). */
+interface PresigningStore {
+  presignGet(key: string, expiresInSeconds: number): Promise<string>;
+}
+
+/** The longest a presigned S3 URL may live: 7 days. */
+const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
+
 /** What the control plane wants a device to run; the value of its `hotswap-desired` KV key. */
 export interface DesiredModel {
   readonly modelId: string;
@@ -40,13 +48,20 @@ export class SwapCommands {
       commandId: desired.commandId,
       ...(desired.distributionId ? { distributionId: desired.distributionId } : {}),
       modelId: desired.modelId,
-      artifactUrl: signUrl(this.options.artifactBaseUrl, artifact.artifactKey, {
-        expiresAt: new Date(now.getTime() + this.options.urlTtlMs), secret: this.options.urlSigningSecret,
-      }),
+      artifactUrl: await this.artifactUrl(artifact.artifactKey, now),
       release,
       issuedAt: now.toISOString(),
       ...(rollback ? { rollback } : {}),
     };
+  }
+
+  /** A presigned bucket URL when the store can make one (and it is wanted), else a signed gateway URL. */
+  private async artifactUrl(key: string, now: Date): Promise<string> {
+    const store = this.runtime.artifacts as Partial<PresigningStore>;
+    if (this.options.presignArtifactUrls && typeof store.presignGet === 'function') {
+      return store.presignGet(key, Math.min(MAX_PRESIGN_SECONDS, Math.max(1, Math.ceil(this.options.urlTtlMs / 1000))));
+    }
+    return signUrl(this.options.artifactBaseUrl, key, { expiresAt: new Date(now.getTime() + this.options.urlTtlMs), secret: this.options.urlSigningSecret });
   }
 
   /** Drops the cached artifact of a deleted model version. */

@@ -20,6 +20,12 @@ export interface EdgeAgentOptions {
   /** NATS server URL(s), e.g. `nats://127.0.0.1:4222` (a leaf node in production). */
   readonly natsServers: string | readonly string[];
   readonly natsOptions?: NatsPassthroughOptions;
+  /**
+   * The device's NATS credentials: the text of its `.creds` file (user JWT + seed), as registration
+   * returns them. Short-lived ones are renewed on `.credentials` at 2/3 of their lifetime, kept in
+   * `<dataDir>/nats.creds` and used from the next (re)connect. Not together with `natsOptions.authenticator`.
+   */
+  readonly credentials?: string;
   /** Where models and `state.json` live; created if missing. One directory per device. */
   readonly dataDir: string;
   /** The pinned Ed25519 public key (SPKI PEM) that release manifests must be signed with. */

@@ -4,6 +4,7 @@
  * every (re)connect, and reports heartbeats, swap progress and telemetry windows.
  */
 import 'reflect-metadata';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { validateSync } from 'class-validator';
@@ -14,6 +15,7 @@ import {
   DeviceAnnouncement,
   DeviceSubjects,
   type CommandAck,
+  type CredentialsReply,
   type DeviceStatusReport,
   type Heartbeat,
   type SwapCommand,
@@ -31,6 +33,8 @@ import { SwapPipeline, type StatusUpdate, type SwapJob } from '../swap/swap-pipe
 import { fromOrtTensor, toOrtTensor, type Feeds, type TensorData } from '../swap/tensors.js';
 import { InferenceStats } from '../telemetry/inference-stats.js';
 import { matchesLabel, type Label } from '../telemetry/label.js';
+import { DeviceValidations } from '../validation/device-validation.js';
+import { DeviceCredentials } from './device-credentials.js';
 import { EDGE_AGENT_DEFAULTS, type EdgeAgentOptions } from './edge-agent-options.js';
 import { InferenceError, NoModelLoadedError } from './errors.js';
 import { describeError, jsonLogger, type AgentLogger } from './logger.js';
@@ -70,15 +74,20 @@ export interface InferOptions {
 /** Remembered command ids, for idempotency; the oldest are forgotten beyond this. */
 const SEEN_COMMANDS_LIMIT = 1000;
 const RETRY_BASE_MS = 250;
+/** Longest single timer (setTimeout caps at 2^31-1 ms); a later renewal is re-planned when it fires. */
+const MAX_TIMER_MS = 24 * 3600_000;
+/** Error codes of a `.credentials` reply worth asking again for; any other is a refusal. */
+const TRANSIENT_CODES = new Set(['UNAVAILABLE', 'INTERNAL', 'TIMEOUT']);
 
 export class EdgeAgent {
   readonly deviceId: string;
-  private readonly opts: Required<Omit<EdgeAgentOptions, 'natsOptions' | 'sessionOptions' | 'tags' | 'clock' | 'logger' | 'inferencePort' | 'sessionCache'>> &
+  private readonly opts: Required<Omit<EdgeAgentOptions, 'natsOptions' | 'sessionOptions' | 'tags' | 'clock' | 'logger' | 'inferencePort' | 'sessionCache' | 'credentials'>> &
     Pick<EdgeAgentOptions, 'natsOptions' | 'sessionOptions' | 'tags' | 'inferencePort'>;
   private readonly clock: () => Date;
   private readonly logger: AgentLogger;
   private readonly store: ModelStore;
   private readonly slots = new ModelSlots();
+  private readonly validations: DeviceValidations;
   private readonly sessions: SessionCache;
   /** Whether the agent made its session cache (and so closes it), or was given a shared one. */
   private readonly ownsSessions: boolean;
@@ -98,6 +107,12 @@ export class EdgeAgent {
   private linkUp = false;
   private syncGeneration = 0;
   private onlineWaiters: Array<() => void> = [];
+  /** The renewable NATS credentials, when started with `credentials`. */
+  private readonly credentials: DeviceCredentials | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private renewing = false;
+  /** Set once the control plane refused a renewal (deregistered): the agent stops asking. */
+  private renewalRefusal: string | undefined;
 
   constructor(options: EdgeAgentOptions) {
     const announcement = plainToInstance(DeviceAnnouncement, {
@@ -121,6 +136,14 @@ export class EdgeAgent {
     const port = options.inferencePort;
     if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
       throw new InvalidAgentOptionsError(`inferencePort must be an integer in 0..65535, got ${port}`);
+    }
+    if (options.credentials !== undefined) {
+      if (options.natsOptions?.authenticator !== undefined) throw new InvalidAgentOptionsError('give either credentials or natsOptions.authenticator, not both');
+      try {
+        this.credentials = new DeviceCredentials(options.credentials, options.dataDir);
+      } catch (err) {
+        throw new InvalidAgentOptionsError(`invalid credentials: ${describeError(err)}`, { cause: err });
+      }
     }
     this.deviceId = options.deviceId;
     this.opts = { ...EDGE_AGENT_DEFAULTS, ...withoutUndefined(options) } as EdgeAgent['opts'];
@@ -146,6 +169,10 @@ export class EdgeAgent {
       signal: this.lifetime.signal,
       logger: this.logger,
       report: (job, update) => this.reportStatus(job, update),
+    });
+    this.validations = new DeviceValidations({
+      deviceId: this.deviceId, workDir: join(options.dataDir, 'validation'), manifestPublicKeyPem: options.manifestPublicKeyPem, clock: this.clock,
+      downloadRetries: this.opts.downloadRetries, sessionOptions: options.sessionOptions, signal: this.lifetime.signal, logger: this.logger,
     });
     this.queue = new SwapQueue<SwapJob>(
       async (job) => {
@@ -189,6 +216,7 @@ export class EdgeAgent {
     if (this.state !== 'new') throw new Error(`edge agent ${this.deviceId} was already started`);
     this.state = 'started';
     await this.store.init();
+    await this.loadStoredCredentials();
     await this.restore();
     if (this.opts.inferencePort !== undefined) {
       this.inferenceServer = await InferenceServer.start(this, this.opts.inferenceHost, this.opts.inferencePort);
@@ -258,6 +286,7 @@ export class EdgeAgent {
     this.lifetime.abort(new Error('the agent is stopping'));
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    clearTimeout(this.renewTimer);
     await this.inferenceServer?.close();
     if (wasStarted) {
       // The running swap ends at its next step and reports why, while NATS is still up.
@@ -318,6 +347,7 @@ export class EdgeAgent {
         // The client's own first-connect wait cannot be cancelled, so the agent retries itself.
         const nc = await connect({
           ...this.opts.natsOptions,
+          ...(this.credentials ? { authenticator: this.credentials.authenticator } : {}),
           servers,
           name: `hotswap-edge-agent-${this.deviceId}`,
           inboxPrefix: `_INBOX_${this.deviceId}`,
@@ -350,7 +380,9 @@ export class EdgeAgent {
         if (s.type === 'reconnect') {
           this.linkUp = true;
           this.logger.info('reconnected to NATS', { server: s.server });
+          if (this.online) for (const wake of this.onlineWaiters.splice(0)) wake();
           if (this.registered) void this.sync();
+          this.scheduleRenewal();
         } else if (s.type === 'disconnect') {
           this.linkUp = false;
           this.logger.warn('disconnected from NATS', { server: s.server });
@@ -371,12 +403,91 @@ export class EdgeAgent {
 
   private async onConnected(nc: NatsConnection): Promise<void> {
     nc.subscribe(DeviceSubjects.command(this.deviceId), { callback: (_err, msg) => void this.onCommand(msg) });
+    // "Load model on validation device": benchmarked beside the serving model, never swapped in.
+    nc.subscribe(DeviceSubjects.validate(this.deviceId), { callback: (_err, msg) => void this.validations.handle(msg.data).then((reply) => msg.respond(JSON.stringify(reply))) });
     await this.register(nc);
     if (this.state !== 'started') return;
     this.registered = true;
     for (const wake of this.onlineWaiters.splice(0)) wake();
     this.publishHeartbeat();
     void this.sync();
+    this.scheduleRenewal();
+  }
+
+  // --- credentials ----------------------------------------------------------------------------
+
+  /** A restarted agent continues with the credentials it renewed last, when they outlive the configured ones. */
+  private async loadStoredCredentials(): Promise<void> {
+    if (this.credentials === undefined) return;
+    try {
+      if (await this.credentials.loadStored()) this.logger.info('using the stored renewed NATS credentials', { expiresAt: this.credentialsExpiry() });
+    } catch (err) {
+      this.logger.warn('ignoring unreadable stored NATS credentials', { path: this.credentials.path, error: describeError(err) });
+    }
+  }
+
+  private credentialsExpiry(): string | undefined {
+    const expiresAtMs = this.credentials?.lifetime.expiresAtMs;
+    return expiresAtMs === undefined ? undefined : new Date(expiresAtMs).toISOString();
+  }
+
+  /**
+   * Plans the next renewal at 2/3 of the credentials' lifetime. Real time, not `clock`: the server
+   * enforces the JWT's expiry on its own wall clock.
+   */
+  private scheduleRenewal(delayMs?: number): void {
+    if (this.credentials === undefined || this.renewalRefusal !== undefined || this.state !== 'started' || this.renewing) return;
+    const renewAtMs = this.credentials.renewAtMs();
+    if (renewAtMs === undefined) return;
+    clearTimeout(this.renewTimer);
+    const wait = Math.min(delayMs ?? Math.max(0, renewAtMs - Date.now()), MAX_TIMER_MS);
+    this.renewTimer = setTimeout(() => void this.renewCredentials(), wait).unref();
+  }
+
+  /** Asks `.credentials` for fresh credentials, stores them and uses them from the next (re)connect. */
+  private async renewCredentials(attempt = 1): Promise<void> {
+    const credentials = this.credentials;
+    const renewAtMs = credentials?.renewAtMs();
+    if (credentials === undefined || renewAtMs === undefined || this.state !== 'started') return;
+    if (Date.now() < renewAtMs) {
+      this.scheduleRenewal();
+      return;
+    }
+    const nc = this.nc;
+    if (nc === undefined || nc.isClosed() || !this.linkUp) return; // the next (re)connect plans it again
+    this.renewing = true;
+    let retryMs: number | undefined;
+    try {
+      const reply = await nc.request(DeviceSubjects.credentials(this.deviceId), JSON.stringify({ deviceId: this.deviceId }), {
+        timeout: this.opts.requestTimeoutMs,
+        headers: traceHeaders(),
+      });
+      const parsed = parseJson(reply.data);
+      const body = parsed.ok ? (parsed.value as Partial<CredentialsReply> & { error?: { code?: unknown; message?: unknown } } | null) : null;
+      if (body?.error !== undefined && TRANSIENT_CODES.has(String(body.error.code))) throw new Error(String(body.error.message ?? body.error.code));
+      if (body?.error !== undefined) {
+        this.renewalRefusal = String(body.error.message ?? body.error.code ?? 'refused');
+        this.logger.error('NATS credentials renewal refused; the device goes offline when they expire and keeps serving its model locally', {
+          reason: this.renewalRefusal, code: body.error.code, expiresAt: this.credentialsExpiry(),
+        });
+        return;
+      }
+      if (typeof body?.token !== 'string') throw new Error(parsed.ok ? 'the reply has no token' : parsed.reason);
+      await credentials.replace(body.token);
+      this.logger.info('renewed NATS credentials', { expiresAt: this.credentialsExpiry() });
+    } catch (err) {
+      retryMs = this.backoff(attempt);
+      const log = attempt === 1 ? this.logger.warn : this.logger.debug;
+      log.call(this.logger, 'NATS credentials renewal failed; retrying', { attempt, delayMs: retryMs, expiresAt: this.credentialsExpiry(), error: describeError(err) });
+    } finally {
+      this.renewing = false;
+    }
+    if (this.state !== 'started') return;
+    if (retryMs === undefined) this.scheduleRenewal();
+    else {
+      clearTimeout(this.renewTimer);
+      this.renewTimer = setTimeout(() => void this.renewCredentials(attempt + 1), retryMs).unref();
+    }
   }
 
   /** Announces the device until the control plane answers. */
@@ -540,6 +651,8 @@ export class EdgeAgent {
   }
 
   private publishHeartbeat(): void {
+    // The registry refuses heartbeats of a device it does not know yet; a fleet connecting at once would flood it.
+    if (!this.registered) return;
     const heartbeat: Heartbeat = {
       deviceId: this.deviceId,
       ...(this.activeModelId ? { activeModelId: this.activeModelId } : {}),
@@ -562,8 +675,10 @@ export class EdgeAgent {
     }
   }
 
+  /** Exponential, with jitter: devices cut off together (a server restart) must not retry in lockstep. */
   private backoff(attempt: number): number {
-    return Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), this.opts.retryMaxDelayMs);
+    const delayMs = Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), this.opts.retryMaxDelayMs);
+    return Math.round(delayMs * (0.5 + Math.random() / 2));
   }
 }
 

@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { credsAuthenticator } from '@nats-io/transport-node';
 import { DEVICE_ID_PATTERN } from '@hotswap/contracts';
 import {
   assertManifestPublicKey,
@@ -73,7 +72,7 @@ export const edgeAgentConfigSchema = defineConfig({
   natsUser: { env: 'NATS_USER', optional: true, parse: str, description: 'NATS user name' },
   natsPass: { env: 'NATS_PASS', optional: true, secret: true, parse: str, description: 'NATS password' },
   natsToken: { env: 'NATS_TOKEN', optional: true, secret: true, parse: str, description: 'NATS token' },
-  natsCreds: { env: 'NATS_CREDS', optional: true, parse: (raw: string) => readable('credentials', raw), description: 'path of a NATS .creds file (device JWT + seed)' },
+  natsCreds: { env: 'NATS_CREDS', optional: true, parse: (raw: string) => readable('credentials', raw), description: 'path of a NATS .creds file (device JWT + seed); short-lived ones are renewed and kept in the data dir' },
   dataDir: { env: 'HOTSWAP_DATA_DIR', optional: true, parse: str, description: 'models and state directory; default .hotswap/devices/<deviceId>' },
   manifestPublicKeyPem: {
     env: 'HOTSWAP_MANIFEST_PUBLIC_KEY',
@@ -109,8 +108,8 @@ export function agentOptionsFromConfig(config: EdgeAgentConfig, logger: AgentLog
     natsOptions: {
       ...(config.natsUser !== undefined ? { user: config.natsUser, pass: config.natsPass } : {}),
       ...(config.natsToken !== undefined ? { token: config.natsToken } : {}),
-      ...(config.natsCreds !== undefined ? { authenticator: credsAuthenticator(new Uint8Array(config.natsCreds)) } : {}),
     },
+    ...(config.natsCreds !== undefined ? { credentials: config.natsCreds.toString('utf8') } : {}),
     dataDir: config.dataDir ?? join('.hotswap', 'devices', config.deviceId),
     manifestPublicKeyPem: config.manifestPublicKeyPem,
     heartbeatIntervalMs: config.heartbeatIntervalMs,

@@ -19,6 +19,8 @@ export interface SimulatedDeviceSpec {
   readonly tags?: readonly string[];
   /** The device's own NATS settings (its credentials), on top of the shared ones. */
   readonly natsOptions?: NatsPassthroughOptions;
+  /** The device's own `.creds` text, renewed before it expires (see `EdgeAgentOptions.credentials`). */
+  readonly credentials?: string;
 }
 
 /** Options every simulated agent shares; `dataDir` is the root, each device gets `<dataDir>/<deviceId>`. */

@@ -2,7 +2,7 @@
  * The control plane's side of the device plane, played by a test over a raw NATS connection:
  * answers `.register` and `.sync`, sends commands, collects what the device publishes.
  */
-import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { connect, type ConnectionOptions, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import {
   DeviceSubjects,
   type CommandAck,
@@ -42,8 +42,9 @@ export class ControlPlaneDouble {
     readonly deviceId: string,
   ) {}
 
-  static async start(natsUrl: string, deviceId: string): Promise<ControlPlaneDouble> {
-    const nc = await connect({ servers: natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  /** `connectOptions`: e.g. a service's authenticator on an operator-mode server. */
+  static async start(natsUrl: string, deviceId: string, connectOptions: Partial<ConnectionOptions> = {}): Promise<ControlPlaneDouble> {
+    const nc = await connect({ servers: natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 100, ...connectOptions });
     const cp = new ControlPlaneDouble(nc, deviceId);
     cp.listen(DeviceSubjects.register(deviceId), cp.registrations, () => ({ accepted: true }));
     cp.listen(DeviceSubjects.sync(deviceId), cp.syncs, () => (cp.syncReply ? cp.syncReply() : { desired: cp.desired }));

@@ -1,14 +1,15 @@
 import {
-  createParamDecorator, ForbiddenException, Inject, Injectable, UnauthorizedException,
+  createParamDecorator, ForbiddenException, Inject, Injectable, ServiceUnavailableException, UnauthorizedException,
   type CanActivate, type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
 import { GATEWAY_DEPS, type GatewayDeps } from '../gateway-deps.js';
 import { Public, Roles } from './roles.js';
-import { authenticate, InvalidTokenError, type Principal } from './tokens.js';
+import { TOKEN_VERIFIER } from './token-verifier.provider.js';
+import { InvalidTokenError, JwksUnavailableError, type Principal, type TokenVerifier } from './tokens.js';
 
-type AuthenticatedRequest = IncomingMessage & { principal?: Principal };
+export type AuthenticatedRequest = IncomingMessage & { principal?: Principal };
 
 /**
  * Global guard: every route needs a valid bearer token unless marked `@Public()`, and the token's
@@ -19,19 +20,14 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps,
+    @Inject(TOKEN_VERIFIER) private readonly verify: TokenVerifier,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride(Public, targets) === true) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    let principal: Principal;
-    try {
-      principal = await authenticate(request.headers.authorization, this.deps.jwtSecret, this.deps.clock());
-    } catch (error) {
-      if (error instanceof InvalidTokenError) throw new UnauthorizedException(error.message, { cause: error });
-      throw error;
-    }
+    const principal = await verifyOrThrowHttp(this.verify, request.headers.authorization, this.deps.clock());
     const allowed = this.reflector.getAllAndOverride(Roles, targets);
     if (allowed !== undefined && !principal.roles.some((role) => allowed.includes(role))) {
       const held = principal.roles.length === 0 ? 'no role' : `role(s) ${principal.roles.join(', ')}`;
@@ -49,3 +45,14 @@ export const CurrentPrincipal = createParamDecorator((_data: unknown, context: E
   if (principal === undefined) throw new Error('CurrentPrincipal used on a route without authentication');
   return principal;
 });
+
+/** Verifies a bearer token, turning a bad token into 401 and an unreachable JWKS into 503. */
+export async function verifyOrThrowHttp(verify: TokenVerifier, authorization: string | undefined, now: Date): Promise<Principal> {
+  try {
+    return await verify(authorization, now);
+  } catch (error) {
+    if (error instanceof InvalidTokenError) throw new UnauthorizedException(error.message, { cause: error });
+    if (error instanceof JwksUnavailableError) throw new ServiceUnavailableException(error.message, { cause: error });
+    throw error;
+  }
+}

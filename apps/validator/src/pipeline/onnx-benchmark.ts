@@ -54,9 +54,18 @@ export interface BenchmarkResult {
   readonly firstError?: string;
 }
 
-/** Runs `inferences` timed inferences one after another, after `warmup` untimed ones. */
+/** The benchmark was stopped before its last inference (`stopping` said so). */
+export class BenchmarkStoppedError extends Error {
+  override readonly name = 'BenchmarkStoppedError';
+}
+
+/**
+ * Runs `inferences` timed inferences one after another, after `warmup` untimed ones. `stopping` is
+ * asked before each, so a shutting-down validator does not wait for a long benchmark.
+ */
 export async function benchmark(
-  session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, options: { inferences: number; warmup: number; baselineRss: number },
+  session: ort.InferenceSession, feeds: Record<string, ort.Tensor>,
+  options: { inferences: number; warmup: number; baselineRss: number; stopping?: () => boolean },
 ): Promise<BenchmarkResult> {
   for (let i = 0; i < options.warmup; i++) await session.run(feeds).catch(() => undefined);
   const latencies: number[] = [];
@@ -66,6 +75,7 @@ export async function benchmark(
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   for (let i = 0; i < options.inferences; i++) {
+    if (options.stopping?.()) throw new BenchmarkStoppedError(`stopped after ${i} of ${options.inferences} inferences`);
     const t0 = performance.now();
     try {
       await session.run(feeds);

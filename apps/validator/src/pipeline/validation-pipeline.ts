@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import * as ort from 'onnxruntime-node';
-import { VALIDATION_STEPS, type ValidationStep, type ValidationStepResult } from '@hotswap/contracts';
+import { VALIDATION_STEPS, type DeviceValidationReply, type ValidationStep, type ValidationStepResult } from '@hotswap/contracts';
 import { RUNNABLE_FRAMEWORKS, scoreAccuracy, type Dataset, type ModelDetails } from '@hotswap/domain';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@hotswap/infrastructure';
 import { loadDataset } from '../datasets/dataset-files.js';
@@ -13,7 +13,8 @@ import { VALIDATOR_OPTIONS, type ResolvedValidatorOptions } from '../validator.o
 import { incompatibility, predict } from './accuracy-test.js';
 import { copyAndHash, formatMatches } from './artifact-check.js';
 import { ModelCommands } from './model-commands.js';
-import { benchmark, generateFeeds, toMb } from './onnx-benchmark.js';
+import { ValidationDevices, type ValidationTarget } from './validation-devices.js';
+import { benchmark, BenchmarkStoppedError, generateFeeds, toMb } from './onnx-benchmark.js';
 
 /** `ranOn` of runs the validator performs itself. */
 export const VALIDATOR_RAN_ON = 'validator';
@@ -31,12 +32,23 @@ export class ValidationPipeline {
     private readonly models: ModelCommands,
     private readonly datasets: Datasets,
     private readonly versions: ModelVersions,
+    private readonly devices: ValidationDevices,
   ) {}
 
-  async run(modelId: string, validationId: string): Promise<void> {
+  /**
+   * `stopping` is asked after each step: when it says so (the validator is shutting down) the run
+   * ends there, left `Validating` for the next validator to abandon, so shutdown never waits for a
+   * whole benchmark queue.
+   */
+  async run(
+    modelId: string, validationId: string, stopping: () => boolean = () => false, target: ValidationTarget = { kind: 'validator' },
+  ): Promise<void> {
     const state = await this.models.state(modelId);
     if (state.status !== 'Validating' || state.run.validationId !== validationId) return;
-    const record = (result: ValidationStepResult) => this.models.run('RecordValidationStep', { modelId, validationId, result });
+    const record = async (result: ValidationStepResult) => {
+      await this.models.run('RecordValidationStep', { modelId, validationId, result });
+      if (stopping()) throw new RunStopped();
+    };
     const skipRest = async (from: ValidationStep, detail: string) => {
       for (const step of VALIDATION_STEPS.slice(VALIDATION_STEPS.indexOf(from))) {
         await record({ step, outcome: 'Skipped', durationMs: 0, detail, measurements: {} });
@@ -51,6 +63,12 @@ export class ValidationPipeline {
         await skipRest('load', 'not run: the artifact check failed');
       } else if (!RUNNABLE_FRAMEWORKS.includes(state.framework)) {
         await skipRest('load', `not run: no runtime for ${state.framework} in the validator`);
+      } else if (target.kind === 'unavailable') {
+        // Never passed unmeasured: the failed load fails the gate, its detail says why.
+        await record({ step: 'load', outcome: 'Failed', durationMs: 0, detail: `not run: ${target.reason}`, measurements: {} });
+        await skipRest('benchmark', 'not run: no validation device');
+      } else if (target.kind === 'device') {
+        await this.onDevice(state, validationId, target.deviceId, record, skipRest, dir);
       } else {
         const baselineRss = process.memoryUsage.rss();
         const started = performance.now();
@@ -64,14 +82,62 @@ export class ValidationPipeline {
         if (!session) {
           await skipRest('benchmark', 'not run: the model did not load');
         } else {
-          await record(await this.benchmark(session, baselineRss));
+          await record(await this.benchmark(session, baselineRss, stopping));
           await record(await this.accuracy(state, session, state.run.datasetId, dir));
         }
       }
       await this.models.run('CompleteValidation', { modelId, validationId });
+    } catch (error) {
+      if (!(error instanceof RunStopped)) throw error;
+      this.runtime.logger.info('validation run stopped mid-way by shutdown', { modelId, validationId });
     } finally {
       await session?.release().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Load test and benchmark on `deviceId`, each step recording `ranOn`; the accuracy step, when a
+   * dataset is attached, runs here in the validator (the dataset stays in the control plane).
+   */
+  private async onDevice(
+    model: ModelDetails & { run: { datasetId?: string } }, validationId: string, deviceId: string,
+    record: (result: ValidationStepResult) => Promise<void>, skipRest: (from: ValidationStep, detail: string) => Promise<void>, dir: string,
+  ): Promise<void> {
+    const started = performance.now();
+    let reply: DeviceValidationReply;
+    try {
+      reply = await this.devices.run(deviceId, model, validationId);
+    } catch (error) {
+      await record({ step: 'load', outcome: 'Failed', durationMs: round(performance.now() - started), detail: `device ${deviceId} did not answer: ${messageOf(error)}`, measurements: { ranOn: deviceId } });
+      return skipRest('benchmark', `not run: device ${deviceId} did not answer`);
+    }
+    if (!reply.ok) {
+      await record({ step: 'load', outcome: 'Failed', durationMs: round(performance.now() - started), detail: `device ${deviceId}: ${reply.reason ?? 'no reason given'}`, measurements: { ranOn: deviceId } });
+      return skipRest('benchmark', `not run: the model did not load on device ${deviceId}`);
+    }
+    await record({ step: 'load', outcome: 'Completed', durationMs: reply.loadMs ?? 0, measurements: { loadMs: reply.loadMs, memoryMb: reply.memoryMb, ranOn: deviceId } });
+    await record({
+      step: 'benchmark', outcome: 'Completed', durationMs: round(performance.now() - started),
+      ...(reply.firstError !== undefined ? { detail: `on device ${deviceId}, ${Math.round((reply.errorRate ?? 0) * (reply.inferences ?? 0))} inferences failed, the first with: ${reply.firstError}` } : {}),
+      measurements: {
+        inferences: reply.inferences, latencyMs: reply.latencyMs, throughputPerSec: reply.throughputPerSec, errorRate: reply.errorRate,
+        memoryMb: reply.memoryMb, ranOn: deviceId,
+      },
+    });
+    if (model.run.datasetId === undefined) {
+      await record({ step: 'accuracy', outcome: 'Skipped', durationMs: 0, detail: 'not run: no dataset attached', measurements: {} });
+      return;
+    }
+    let session: ort.InferenceSession | undefined;
+    try {
+      session = await ort.InferenceSession.create(join(dir, 'model'));
+      await record(await this.accuracy(model, session, model.run.datasetId, dir));
+    } catch (error) {
+      if (error instanceof RunStopped) throw error;
+      await record({ step: 'accuracy', outcome: 'Failed', durationMs: 0, detail: `the validator could not load the model to score the dataset: ${messageOf(error)}`, measurements: { datasetId: model.run.datasetId } });
+    } finally {
+      await session?.release().catch(() => undefined);
     }
   }
 
@@ -162,11 +228,11 @@ export class ValidationPipeline {
     return { reason: `no other Validated version of ${model.name}` };
   }
 
-  private async benchmark(session: ort.InferenceSession, baselineRss: number): Promise<ValidationStepResult> {
+  private async benchmark(session: ort.InferenceSession, baselineRss: number, stopping: () => boolean): Promise<ValidationStepResult> {
     const started = performance.now();
     try {
       const result = await benchmark(session, generateFeeds(session), {
-        inferences: this.options.benchmarkInferences, warmup: this.options.warmupInferences, baselineRss,
+        inferences: this.options.benchmarkInferences, warmup: this.options.warmupInferences, baselineRss, stopping,
       });
       const { firstError, ...measurements } = result;
       return {
@@ -175,10 +241,13 @@ export class ValidationPipeline {
         measurements,
       };
     } catch (error) {
+      if (error instanceof BenchmarkStoppedError) throw new RunStopped(error.message);
       return { step: 'benchmark', outcome: 'Failed', durationMs: round(performance.now() - started), detail: messageOf(error), measurements: {} };
     }
   }
 }
+
+class RunStopped extends Error {}
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

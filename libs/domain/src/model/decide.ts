@@ -56,6 +56,19 @@ export type CompleteValidation = Command<'CompleteValidation', {
   readonly validationId: string;
 }>;
 
+/**
+ * Ends a run nobody will finish (its validator died or stopped mid-way), so the model leaves
+ * `Validating`: it becomes Rejected with the steps recorded so far, a failing `runCompleted` check
+ * and the reason first among the notes. It can then be validated again, deprecated or deleted.
+ */
+export type AbandonValidation = Command<'AbandonValidation', {
+  readonly modelId: string;
+  /** The run to end; any other (a newer run, a finished one) is refused, so a late abandon never ends the wrong run. */
+  readonly validationId: string;
+  /** Why, for the report; at most 500 characters. */
+  readonly reason: string;
+}>;
+
 /** Marks a version as no longer to be distributed (or rolled back to). */
 export type DeprecateModel = Command<'DeprecateModel', {
   readonly modelId: string;
@@ -72,7 +85,8 @@ export type DeleteModelVersion = Command<'DeleteModelVersion', {
   readonly modelId: string;
 }>;
 
-export type ModelCommand = UploadModel | StartValidation | RecordValidationStep | CompleteValidation | DeprecateModel | DeleteModelVersion;
+export type ModelCommand =
+  | UploadModel | StartValidation | RecordValidationStep | CompleteValidation | AbandonValidation | DeprecateModel | DeleteModelVersion;
 
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 
@@ -176,6 +190,28 @@ function completeValidation({ data, metadata }: CompleteValidation, state: Model
   return [report.status === 'Passed' ? { type: 'ModelValidated', data: outcome } : { type: 'ModelRejected', data: outcome }];
 }
 
+/** The check every abandoned run fails: its steps never all ran. */
+export const RUN_COMPLETED_CHECK = 'runCompleted';
+
+function abandonValidation({ data, metadata }: AbandonValidation, state: ModelState): ModelRejected[] {
+  const subject = `model ${data.modelId}`;
+  const at = requireTimestamp(subject, 'metadata.now', metadata.now);
+  const reason = requireText(subject, 'reason', data.reason).trim();
+  if (reason.length > MAX_REASON_LENGTH) throw new InvalidCommandError(`${subject}: reason must be at most ${MAX_REASON_LENGTH} characters`);
+  const { run, details } = currentRun(subject, state, data.validationId);
+  const gate = validationReport({
+    modelId: details.modelId, validationId: run.validationId, framework: details.framework, expectedSha256: details.sha256,
+    thresholds: run.thresholds, steps: run.steps, ranOn: run.ranOn, startedAt: run.startedAt,
+  }, at);
+  const report = {
+    ...gate,
+    status: 'Failed' as const,
+    checks: [...gate.checks, { name: RUN_COMPLETED_CHECK, threshold: true, actual: false, passed: false }],
+    notes: [`abandoned after ${run.steps.length} of ${VALIDATION_STEPS.length} steps: ${reason}`, ...gate.notes],
+  };
+  return [{ type: 'ModelRejected', data: { modelId: data.modelId, validationId: data.validationId, report, at } }];
+}
+
 /** NotFound for a model never uploaded or deleted (saying when). */
 function requireExisting(subject: string, state: ModelState): asserts state is Exclude<ModelState, { status: 'Empty' | 'Deleted' }> {
   if (state.status === 'Empty') throw new NotFoundError(`${subject} not found`);
@@ -245,6 +281,8 @@ export function decideModel(command: ModelCommand, state: ModelState): ModelEven
       return recordValidationStep(command, state);
     case 'CompleteValidation':
       return completeValidation(command, state);
+    case 'AbandonValidation':
+      return abandonValidation(command, state);
     case 'DeprecateModel':
       return deprecateModel(command, state);
     case 'DeleteModelVersion':

@@ -19,6 +19,8 @@ export interface CliRun {
 
 export interface CliHarness {
   readonly controlPlane: ControlPlane;
+  /** The control plane's nats-server (anonymous connections). */
+  readonly natsUrl: string;
   /** A temp directory the test may write files into; removed by `close`. */
   readonly dir: string;
   readonly jwtSecret: string;
@@ -47,7 +49,7 @@ export async function startCliHarness(): Promise<CliHarness> {
   const token = (roles: Role[]) => issueDevToken({ secret: jwtSecret, subject: 'cli-test', roles, ttlSeconds: 600 });
   const env = { HOTSWAP_URL: controlPlane.url, HOTSWAP_TOKEN: await token(['Admin']), HOTSWAP_DATA_DIR: join(dir, 'no-data-dir') };
   return {
-    controlPlane, dir, jwtSecret, env, token,
+    controlPlane, natsUrl: nats.url, dir, jwtSecret, env, token,
     run: async (command, args, io = {}) => {
       const stdout = captureStream();
       const stderr = captureStream();

@@ -6,6 +6,7 @@ import { CurrentPrincipal } from '../../auth/auth.guard.js';
 import { Roles } from '../../auth/roles.js';
 import type { Principal } from '../../auth/tokens.js';
 import { ServiceClient } from '../../shared/service-client.js';
+import { RateLimited } from '../../rate-limits/rate-limit-rules.js';
 
 @Controller('api/v1/distributions')
 export class CreateDistributionController {
@@ -14,6 +15,7 @@ export class CreateDistributionController {
   /** Accepted, not done: the rollout runs on; poll `GET /api/v1/distributions/{id}/status`. */
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
+  @RateLimited('createDistribution')
   @Roles(['Admin', 'Operator'])
   async createDistribution(
     @Body() body: CreateDistributionDto,

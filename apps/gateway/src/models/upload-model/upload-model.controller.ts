@@ -9,6 +9,7 @@ import { DEFAULT_UPLOAD_TIMEOUT_MS, GATEWAY_DEPS, type GatewayDeps } from '../..
 import { ServiceClient } from '../../shared/service-client.js';
 import { ARTIFACT_PART, checksumMismatch, receiveUpload } from './receive-upload.js';
 import { checkUploadFields } from './upload-fields.js';
+import { RateLimited } from '../../rate-limits/rate-limit-rules.js';
 
 export type UploadModelResponse = Pick<ModelView, 'id' | 'name' | 'version' | 'framework' | 'status' | 'checksum' | 'sizeBytes'>;
 
@@ -27,6 +28,7 @@ export class UploadModelController {
    */
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
+  @RateLimited('upload')
   @Roles(['Admin', 'ModelDeveloper'])
   async uploadModel(@Req() request: IncomingMessage, @CurrentPrincipal() principal: Principal): Promise<UploadModelResponse> {
     const stagingKey = `staging/${randomUUID()}`;

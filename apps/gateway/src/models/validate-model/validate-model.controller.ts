@@ -25,6 +25,7 @@ export class ValidateModelController {
       actor: principal.subject, modelId: id,
       ...(body?.thresholds ? { thresholds: { ...body.thresholds } } : {}),
       ...(body?.datasetId !== undefined ? { datasetId: body.datasetId } : {}),
+      ...(body?.onDevice !== undefined ? { onDevice: body.onDevice } : {}),
     };
     const { status, validationId } = await this.services.request<ValidateModelCommand, ValidationStartedReply>(Commands.validateModel, command);
     return { id, status, validationId };

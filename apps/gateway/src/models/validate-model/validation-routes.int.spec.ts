@@ -93,6 +93,13 @@ describe('POST /api/v1/models/{id}/validate', () => {
     expect(asked).toEqual([{ actor: 'dora', modelId: 'adder-1.0.0', thresholds: { latencyP99Ms: 20, maxErrorRate: 0.05 } }]);
   });
 
+  it('forwards where to run the load test and benchmark (a validation device)', async () => {
+    const asked = await serve<ValidateModelCommand>(Commands.validateModel, ({ modelId }) => ({ id: modelId, status: 'Validating', validationId: 'v' }));
+    expect((await validate('adder-1.0.0', { onDevice: true })).status).toBe(202);
+    expect((await validate('adder-1.0.0', { onDevice: 'val-dev-1' })).status).toBe(202);
+    expect(asked.map((c) => c.onDevice)).toEqual([true, 'val-dev-1']);
+  });
+
   it('accepts an empty body, and Admin as well as ModelDeveloper', async () => {
     const asked = await serve<ValidateModelCommand>(Commands.validateModel, ({ modelId }) => ({ id: modelId, status: 'Validating', validationId: 'v' }));
     expect((await validate('adder-1.0.0', undefined, ['Admin'])).status).toBe(202);

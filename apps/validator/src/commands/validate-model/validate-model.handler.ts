@@ -6,14 +6,15 @@ import {
 import { NotFoundError } from '@hotswap/domain';
 import { SERVICE_RUNTIME, validateWith, type BusSubscription, type ServiceRuntime, type ValidationResult } from '@hotswap/infrastructure';
 import { ModelCommands } from '../../pipeline/model-commands.js';
-import { VALIDATOR_RAN_ON } from '../../pipeline/validation-pipeline.js';
-import { ValidationWorker } from '../../pipeline/validation-worker.js';
+import { ValidationDevices } from '../../pipeline/validation-devices.js';
+import { ranOnOf, ValidationWorker } from '../../pipeline/validation-worker.js';
 import { Datasets } from '../../projections/datasets/datasets.read-model.js';
 import { ValidationReports } from '../../projections/validation-reports/validation-reports.read-model.js';
 
 /**
  * `ValidateModel`: starts a (re-)validation run and answers once it is recorded; the steps run in
- * the background. An unknown model is NOT_FOUND, a model being validated CONFLICT.
+ * the background. An unknown model is NOT_FOUND, a model being validated CONFLICT, unless its run
+ * is older than `staleRunMs` and not this validator's: that run is abandoned first.
  */
 @Injectable()
 export class ValidateModelHandler implements OnModuleInit, OnModuleDestroy {
@@ -25,6 +26,7 @@ export class ValidateModelHandler implements OnModuleInit, OnModuleDestroy {
     private readonly worker: ValidationWorker,
     private readonly reports: ValidationReports,
     private readonly datasets: Datasets,
+    private readonly devices: ValidationDevices,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -43,15 +45,18 @@ export class ValidateModelHandler implements OnModuleInit, OnModuleDestroy {
     if (command.datasetId !== undefined && !(await this.datasets.registered(command.datasetId))) {
       throw new NotFoundError(`dataset ${command.datasetId} not found`);
     }
+    // A run nobody will finish would otherwise answer 409 forever.
+    await this.worker.abandonIfStale(await this.models.state(command.modelId));
     const validationId = `val-${randomUUID()}`;
+    const target = await this.devices.resolve(command.onDevice);
     const started = await this.models.run('StartValidation', {
       modelId: command.modelId, validationId, trigger: 'request', ...(command.thresholds ? { thresholds: command.thresholds } : {}),
       ...(command.datasetId !== undefined ? { datasetId: command.datasetId } : {}),
-      defaultThresholds: this.worker.defaultThresholds, ranOn: VALIDATOR_RAN_ON,
+      defaultThresholds: this.worker.defaultThresholds, ranOn: ranOnOf(target),
     }, command.actor, traceparent);
     // The report shows this run as Running before the reply, so a client polling it never sees the previous one.
     if (started.position !== undefined) await this.reports.waitFor(started.position);
-    this.worker.runStarted(command.modelId, validationId);
+    this.worker.runStarted(command.modelId, validationId, target);
     return { id: command.modelId, status: 'Validating', validationId };
   }
 }
@@ -64,12 +69,13 @@ async function validateValidateModel(payload: unknown): Promise<ValidationResult
   const checked = await validateWith(ValidateModelDto)(rest);
   if (!checked.ok) problems.push(checked.reason);
   if (problems.length > 0 || !checked.ok) return { ok: false, reason: problems.join('; ') };
-  const { thresholds, datasetId } = checked.value;
+  const { thresholds, datasetId, onDevice } = checked.value;
   return {
     ok: true,
     value: {
       actor: actor as string, modelId: modelId as string,
       ...(thresholds ? { thresholds: { ...thresholds } } : {}), ...(datasetId !== undefined ? { datasetId } : {}),
+      ...(onDevice !== undefined ? { onDevice } : {}),
     },
   };
 }

@@ -17,9 +17,13 @@ export const parseReport = (report: ReportRow['report']): ValidationReportView |
  * The validator's read model: per model, whether its first validation is still pending and the
  * report of its latest run (Running while steps arrive, then the recorded verdict). It is also the
  * upload reactor: `onUploaded` is called for each `ModelUploaded` the projection applies; the row's
- * `pending` flag lets a restart pick up uploads whose validation never started.
+ * `pending` flag lets a restart pick up uploads whose validation never started. `onRunStarted` is
+ * called for each run start, so runs a dead validator left behind can be found.
  */
-export function validationReportsProjection(onUploaded: (modelId: string) => void): Projection {
+export function validationReportsProjection(
+  onUploaded: (modelId: string) => void,
+  onRunStarted: (modelId: string, validationId: string, startedAt: string) => void = () => undefined,
+): Projection {
   return {
     name: 'validator.reports',
     migrations: [
@@ -52,6 +56,7 @@ export function validationReportsProjection(onUploaded: (modelId: string) => voi
             const { modelId, validationId, thresholds, ranOn, at } = event.data;
             const report = validationReport({ modelId, validationId, framework: row.framework, expectedSha256: row.sha256, thresholds, steps: [], ranOn, startedAt: at });
             await save(tx, modelId, report);
+            onRunStarted(modelId, validationId, at);
             break;
           }
           case 'ModelValidationStepRecorded': {
