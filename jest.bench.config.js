@@ -3,5 +3,7 @@
 import { project } from './jest.preset.js';
 
 export default {
-  projects: [project('bench', 'test/bench', { testMatch: ['**/*.bench.ts'], testTimeout: 30 * 60_000 })],
+  projects: [project('bench', 'test/bench', { testMatch: ['**/*.bench.ts'] })],
+  // jest reads the timeout from the global config only, not from a project's.
+  testTimeout: 30 * 60_000,
 };

@@ -9,6 +9,9 @@ export default {
     ...apps.map((name) => project(name, `apps/${name}`)),
     project('e2e', 'test/e2e'),
   ],
+  // Integration suites boot real servers on a 2-core machine: give each test room; the specs'
+  // own waits bound what they wait for.
+  testTimeout: 30_000,
   coverageReporters: ['text-summary', 'lcov', 'json-summary'],
   coverageThreshold: {
     './libs/': { lines: 85, statements: 85, branches: 70 },
