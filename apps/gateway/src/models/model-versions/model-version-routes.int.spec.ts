@@ -1,15 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { INestApplication } from '@nestjs/common';
 import {
   Commands, Queries, type DeprecateModelVersionCommand, type ListModelVersionsQuery, type ModelVersionCommand, type ModelVersionQuery, type Role,
 } from '@hotswap/contracts';
-import { LocalFileArtifactStore, MessageBus, type BusSubscription, type ValidationResult } from '@hotswap/infrastructure';
-import { startNatsServer, type NatsServer } from '@hotswap/infrastructure/testing';
-import { createGatewayApp, issueDevToken } from '../../index.js';
+import { HARNESS_NOW, startGatewayHarness, type GatewayHarness } from '../../testing/gateway-harness.js';
 
 /**
  * The version routes of FR-AI-007 (`/api/v1/models/{name}/versions...`) against a real
@@ -18,71 +11,24 @@ import { createGatewayApp, issueDevToken } from '../../index.js';
 
 jest.setTimeout(20_000);
 
-const jwtSecret = 'version-routes-jwt';
-const NOW = new Date('2030-06-01T12:00:00.000Z');
-const quiet = { warn: () => undefined, error: () => undefined };
-
-let nats: NatsServer;
-let gatewayConnection: NatsConnection;
-let servicesConnection: NatsConnection;
-let services: MessageBus;
-let storeDir: string;
-let app: INestApplication;
-let baseUrl: string;
-const handlers: BusSubscription[] = [];
+let harness: GatewayHarness;
 
 beforeAll(async () => {
-  nats = await startNatsServer({ jetstream: false });
-  gatewayConnection = await connect({ servers: nats.url });
-  servicesConnection = await connect({ servers: nats.url });
-  services = new MessageBus(servicesConnection, { logger: quiet });
-  storeDir = await mkdtemp(join(tmpdir(), 'hotswap-gateway-versions-'));
-  app = await createGatewayApp({
-    bus: new MessageBus(gatewayConnection, { logger: quiet }),
-    artifacts: new LocalFileArtifactStore({ rootDir: storeDir }),
-    jwtSecret, urlSigningSecret: 'url', maxUploadBytes: 1024, clock: () => NOW, requestTimeoutMs: 1_500,
-  }, { port: 0, host: '127.0.0.1', logger: false });
-  baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+  harness = await startGatewayHarness('version-routes');
 }, 30_000);
 
 afterAll(async () => {
-  await Promise.all(handlers.splice(0).map((h) => h.close()));
-  await app?.close();
-  await gatewayConnection?.close();
-  await servicesConnection?.close();
-  await nats?.stop();
-  if (storeDir) await rm(storeDir, { recursive: true, force: true });
+  await harness?.close();
 });
 
 beforeEach(async () => {
-  await Promise.all(handlers.splice(0).map((h) => h.close()));
+  await harness.resetHandlers();
 });
 
-/** Answers `subject` as the registry would, recording what it was asked. */
-async function serve<T>(subject: string, handler: (payload: T) => unknown): Promise<T[]> {
-  const received: T[] = [];
-  handlers.push(await services.handle(subject, {
-    queue: 'gateway-test',
-    validate: (payload: unknown): ValidationResult<T> => ({ ok: true, value: payload as T }),
-    handler: (payload) => {
-      received.push(payload);
-      return handler(payload);
-    },
-  }));
-  return received;
-}
+const serve = <T>(subject: string, handler: (payload: T) => unknown) => harness.serve(subject, handler);
+const call: GatewayHarness['call'] = (...args) => harness.call(...args);
 
 const rejection = (code: string, message: string, details?: unknown) => Object.assign(new Error(message), { code, details });
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of any shape; the assertions say what it must be
-async function call(path: string, roles: Role[], init: RequestInit = {}): Promise<{ status: number; body: any }> {
-  const token = await issueDevToken({ secret: jwtSecret, subject: 'dora', roles, ttlSeconds: 600, now: NOW });
-  const response = await fetch(`${baseUrl}${path}`, {
-    ...init, headers: { authorization: `Bearer ${token}`, ...(typeof init.body === 'string' ? { 'content-type': 'application/json' } : {}) },
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
 
 const view = (version: string, status = 'Validated') => ({ id: `adder-${version}`, name: 'adder', version, status, uploadedAt: '2030-05-01T00:00:00.000Z' });
 
@@ -109,7 +55,7 @@ describe('GET /api/v1/models/{name}/versions', () => {
   });
 
   it('refuses a request without a token', async () => {
-    expect((await fetch(`${baseUrl}/api/v1/models/adder/versions`)).status).toBe(401);
+    expect((await fetch(`${harness.baseUrl}/api/v1/models/adder/versions`)).status).toBe(401);
   });
 });
 
@@ -175,7 +121,7 @@ describe('DELETE /api/v1/models/{name}/versions/{version}', () => {
   const remove = (roles: Role[] = ['Admin'], path = '/api/v1/models/adder/versions/1.0.0') => call(path, roles, { method: 'DELETE' });
 
   it('lets an Admin delete, with the caller as actor, and answers what was deleted', async () => {
-    const deleted = { id: 'adder-1.0.0', name: 'adder', version: '1.0.0', status: 'Deleted', deletedAt: NOW.toISOString(), deletedBy: 'dora' };
+    const deleted = { id: 'adder-1.0.0', name: 'adder', version: '1.0.0', status: 'Deleted', deletedAt: HARNESS_NOW.toISOString(), deletedBy: 'dora' };
     const asked = await serve<ModelVersionCommand>(Commands.deleteModelVersion, () => deleted);
     expect(await remove()).toEqual({ status: 200, body: deleted });
     expect(asked).toEqual([{ actor: 'dora', name: 'adder', version: '1.0.0' }]);

@@ -1,13 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { INestApplication } from '@nestjs/common';
 import { Commands, Queries, type ByIdQuery, type Role, type ValidateModelCommand } from '@hotswap/contracts';
-import { LocalFileArtifactStore, MessageBus, type BusSubscription, type ValidationResult } from '@hotswap/infrastructure';
-import { startNatsServer, type NatsServer } from '@hotswap/infrastructure/testing';
-import { createGatewayApp, issueDevToken } from '../../index.js';
+import { startGatewayHarness, type GatewayHarness } from '../../testing/gateway-harness.js';
 
 /**
  * `POST /api/v1/models/{id}/validate` and `GET /api/v1/models/{id}/validation-report` against a
@@ -16,71 +9,24 @@ import { createGatewayApp, issueDevToken } from '../../index.js';
 
 jest.setTimeout(20_000);
 
-const jwtSecret = 'validation-routes-jwt';
-const NOW = new Date('2030-06-01T12:00:00.000Z');
-const quiet = { warn: () => undefined, error: () => undefined };
-
-let nats: NatsServer;
-let gatewayConnection: NatsConnection;
-let servicesConnection: NatsConnection;
-let services: MessageBus;
-let storeDir: string;
-let app: INestApplication;
-let baseUrl: string;
-const handlers: BusSubscription[] = [];
+let harness: GatewayHarness;
 
 beforeAll(async () => {
-  nats = await startNatsServer({ jetstream: false });
-  gatewayConnection = await connect({ servers: nats.url });
-  servicesConnection = await connect({ servers: nats.url });
-  services = new MessageBus(servicesConnection, { logger: quiet });
-  storeDir = await mkdtemp(join(tmpdir(), 'hotswap-gateway-validation-'));
-  app = await createGatewayApp({
-    bus: new MessageBus(gatewayConnection, { logger: quiet }),
-    artifacts: new LocalFileArtifactStore({ rootDir: storeDir }),
-    jwtSecret, urlSigningSecret: 'url', maxUploadBytes: 1024, clock: () => NOW, requestTimeoutMs: 1_500,
-  }, { port: 0, host: '127.0.0.1', logger: false });
-  baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+  harness = await startGatewayHarness('validation-routes');
 }, 30_000);
 
 afterAll(async () => {
-  await Promise.all(handlers.splice(0).map((h) => h.close()));
-  await app?.close();
-  await gatewayConnection?.close();
-  await servicesConnection?.close();
-  await nats?.stop();
-  if (storeDir) await rm(storeDir, { recursive: true, force: true });
+  await harness?.close();
 });
 
 beforeEach(async () => {
-  await Promise.all(handlers.splice(0).map((h) => h.close()));
+  await harness.resetHandlers();
 });
 
-/** Answers `subject` as the validator would, recording what it was asked. */
-async function serve<T>(subject: string, handler: (payload: T) => unknown): Promise<T[]> {
-  const received: T[] = [];
-  handlers.push(await services.handle(subject, {
-    queue: 'gateway-test',
-    validate: (payload: unknown): ValidationResult<T> => ({ ok: true, value: payload as T }),
-    handler: (payload) => {
-      received.push(payload);
-      return handler(payload);
-    },
-  }));
-  return received;
-}
+const serve = <T>(subject: string, handler: (payload: T) => unknown) => harness.serve(subject, handler);
+const call: GatewayHarness['call'] = (...args) => harness.call(...args);
 
 const rejection = (code: string, message: string) => Object.assign(new Error(message), { code });
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of any shape; the assertions say what it must be
-async function call(path: string, roles: Role[], init: RequestInit = {}): Promise<{ status: number; body: any }> {
-  const token = await issueDevToken({ secret: jwtSecret, subject: 'dora', roles, ttlSeconds: 600, now: NOW });
-  const response = await fetch(`${baseUrl}${path}`, {
-    ...init, headers: { authorization: `Bearer ${token}`, ...(typeof init.body === 'string' ? { 'content-type': 'application/json' } : {}) },
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
 
 const validate = (id: string, body: unknown, roles: Role[] = ['ModelDeveloper']) =>
   call(`/api/v1/models/${encodeURIComponent(id)}/validate`, roles, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body) });
@@ -160,6 +106,6 @@ describe('GET /api/v1/models/{id}/validation-report', () => {
   });
 
   it('refuses a request without a token', async () => {
-    expect((await fetch(`${baseUrl}/api/v1/models/adder-1.0.0/validation-report`)).status).toBe(401);
+    expect((await fetch(`${harness.baseUrl}/api/v1/models/adder-1.0.0/validation-report`)).status).toBe(401);
   });
 });
