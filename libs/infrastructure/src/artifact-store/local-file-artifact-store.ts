@@ -1,9 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, fdatasync, type WriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { pipeline as pipelineWithCallback, Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline as pipelineWithCallback, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { putMeter } from './put-meter.js';
 import { assertValidArtifactKey } from './artifact-key.js';
 import type {
   ArtifactStat,
@@ -15,8 +16,6 @@ import type {
 import {
   ArtifactNotFoundError,
   ArtifactStoreError,
-  ArtifactTooLargeError,
-  ChecksumMismatchError,
   InvalidByteRangeError,
 } from './errors.js';
 import {
@@ -48,7 +47,6 @@ const READ_HIGH_WATER_MARK = 1024 * 1024;
  */
 const BACKGROUND_SYNC_BYTES = 64 * 1024 * 1024;
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /**
  * Artifacts as files under `rootDir/data/<key>`, with `{ sizeBytes, sha256 }` in a sidecar
@@ -73,30 +71,10 @@ export class LocalFileArtifactStore implements ArtifactStore {
 
   async put(key: string, source: Readable, options: PutArtifactOptions = {}): Promise<StoredArtifact> {
     assertValidArtifactKey(key);
-    const { maxSizeBytes } = options;
-    if (maxSizeBytes !== undefined && !(Number.isSafeInteger(maxSizeBytes) && maxSizeBytes >= 0)) {
-      throw new RangeError(`maxSizeBytes must be a non-negative integer, got ${maxSizeBytes}`);
-    }
-    const expected = options.expectedSha256?.toLowerCase();
-    if (expected !== undefined && !SHA256_HEX.test(expected)) {
-      throw new TypeError(`expectedSha256 must be 64 hex digits, got ${JSON.stringify(options.expectedSha256)}`);
-    }
+    const meter = putMeter(key, options);
 
     await mkdir(this.tmpDir, { recursive: true });
     const tmpData = join(this.tmpDir, `${randomUUID()}.data`);
-    const hash = createHash('sha256');
-    let sizeBytes = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-        sizeBytes += chunk.length;
-        if (maxSizeBytes !== undefined && sizeBytes > maxSizeBytes) {
-          callback(new ArtifactTooLargeError(key, maxSizeBytes));
-          return;
-        }
-        hash.update(chunk);
-        callback(null, chunk);
-      },
-    });
 
     // `flush` fsyncs before close, so a rename never publishes a file whose bytes are not on disk.
     const sink = createWriteStream(tmpData, { flags: 'wx', flush: true, highWaterMark: READ_HIGH_WATER_MARK });
@@ -104,15 +82,13 @@ export class LocalFileArtifactStore implements ArtifactStore {
     const syncing = backgroundSync(sink);
     try {
       try {
-        if (encryption === undefined) await pipeline(source, meter, sink);
-        else await pipeline(source, meter, encryptFrames(this.encryptionKey as Buffer, encryption), sink);
+        if (encryption === undefined) await pipeline(source, meter.stream, sink);
+        else await pipeline(source, meter.stream, encryptFrames(this.encryptionKey as Buffer, encryption), sink);
       } finally {
         await syncing.stop();
       }
-      const sha256 = hash.digest('hex');
-      if (expected !== undefined && expected !== sha256) {
-        throw new ChecksumMismatchError(key, expected, sha256);
-      }
+      const sha256 = meter.verifiedSha256();
+      const sizeBytes = meter.sizeBytes();
       const dataPath = this.dataPath(key);
       await mkdir(dirname(dataPath), { recursive: true });
       await rename(tmpData, dataPath);

@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import { pipeline, type Readable } from 'node:stream';
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
   GetObjectCommand, HeadObjectCommand, AbortMultipartUploadCommand, S3Client, UploadPartCopyCommand,
@@ -7,12 +7,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { putMeter } from './put-meter.js';
 import { assertValidArtifactKey } from './artifact-key.js';
 import type {
   ArtifactStat, ArtifactStore, ByteRange, PutArtifactOptions, StoredArtifact,
 } from './artifact-store.port.js';
 import {
-  ArtifactNotFoundError, ArtifactStoreError, ArtifactTooLargeError, ChecksumMismatchError, InvalidByteRangeError,
+  ArtifactNotFoundError, ArtifactStoreError, InvalidByteRangeError,
 } from './errors.js';
 
 export interface S3ArtifactStoreOptions {
@@ -41,7 +42,6 @@ export interface S3ArtifactStoreOptions {
 
 /** Object metadata key holding the lowercase hex SHA-256 of the content. */
 const SHA256_METADATA = 'sha256';
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 const TMP_PREFIX = '.hotswap-tmp/';
 const DEFAULT_PART_BYTES = 16 * 1024 * 1024;
 const DEFAULT_QUEUE_SIZE = 4;
@@ -86,36 +86,16 @@ export class S3ArtifactStore implements ArtifactStore {
 
   async put(key: string, source: Readable, options: PutArtifactOptions = {}): Promise<StoredArtifact> {
     assertValidArtifactKey(key);
-    const { maxSizeBytes } = options;
-    if (maxSizeBytes !== undefined && !(Number.isSafeInteger(maxSizeBytes) && maxSizeBytes >= 0)) {
-      throw new RangeError(`maxSizeBytes must be a non-negative integer, got ${maxSizeBytes}`);
-    }
-    const expected = options.expectedSha256?.toLowerCase();
-    if (expected !== undefined && !SHA256_HEX.test(expected)) {
-      throw new TypeError(`expectedSha256 must be 64 hex digits, got ${JSON.stringify(options.expectedSha256)}`);
-    }
-    const hash = createHash('sha256');
-    let sizeBytes = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-        sizeBytes += chunk.length;
-        if (maxSizeBytes !== undefined && sizeBytes > maxSizeBytes) {
-          callback(new ArtifactTooLargeError(key, maxSizeBytes));
-          return;
-        }
-        hash.update(chunk);
-        callback(null, chunk);
-      },
-    });
+    const meter = putMeter(key, options);
     let sourceError: Error | undefined;
-    pipeline(source, meter, (error) => {
+    pipeline(source, meter.stream, (error) => {
       if (error) sourceError ??= error;
     });
     const tmpKey = this.objectKey(`${TMP_PREFIX}${randomUUID()}`);
     try {
       const upload = new Upload({
         client: this.client,
-        params: { Bucket: this.bucket, Key: tmpKey, Body: meter, ServerSideEncryption: 'AES256' },
+        params: { Bucket: this.bucket, Key: tmpKey, Body: meter.stream, ServerSideEncryption: 'AES256' },
         partSize: this.partSizeBytes,
         queueSize: this.queueSize,
         leavePartsOnError: false,
@@ -127,8 +107,8 @@ export class S3ArtifactStore implements ArtifactStore {
       }
       // The upload may finish with what it had if the source failed at its very end.
       if (sourceError !== undefined) throw sourceError;
-      const sha256 = hash.digest('hex');
-      if (expected !== undefined && expected !== sha256) throw new ChecksumMismatchError(key, expected, sha256);
+      const sha256 = meter.verifiedSha256();
+      const sizeBytes = meter.sizeBytes();
       await this.copy(tmpKey, this.objectKey(key), sizeBytes, sha256);
       return { key, sizeBytes, sha256 };
     } catch (error) {
