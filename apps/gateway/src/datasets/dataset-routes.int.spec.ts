@@ -1,14 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { INestApplication } from '@nestjs/common';
 import { Commands, Queries, type ByIdQuery, type RegisterDatasetCommand, type Role } from '@hotswap/contracts';
-import { LocalFileArtifactStore, MessageBus, type BusSubscription, type ValidationResult } from '@hotswap/infrastructure';
-import { startNatsServer, type NatsServer } from '@hotswap/infrastructure/testing';
-import { createGatewayApp, issueDevToken } from '../index.js';
+import { startGatewayHarness, type GatewayHarness } from '../testing/gateway-harness.js';
 
 /**
  * `POST /api/v1/datasets` (JSON and NPY multipart) and `GET /api/v1/datasets/{id}` against a real
@@ -17,82 +12,33 @@ import { createGatewayApp, issueDevToken } from '../index.js';
 
 jest.setTimeout(20_000);
 
-const jwtSecret = 'dataset-routes-jwt';
-const NOW = new Date('2030-06-01T12:00:00.000Z');
 const MAX_FILE_BYTES = 4096;
-const quiet = { warn: () => undefined, error: () => undefined };
-
-let nats: NatsServer;
-let gatewayConnection: NatsConnection;
-let servicesConnection: NatsConnection;
-let services: MessageBus;
-let storeDir: string;
-let store: LocalFileArtifactStore;
-let app: INestApplication;
-let baseUrl: string;
-const handlers: BusSubscription[] = [];
+let harness: GatewayHarness;
 
 beforeAll(async () => {
-  nats = await startNatsServer({ jetstream: false });
-  gatewayConnection = await connect({ servers: nats.url });
-  servicesConnection = await connect({ servers: nats.url });
-  services = new MessageBus(servicesConnection, { logger: quiet });
-  storeDir = await mkdtemp(join(tmpdir(), 'hotswap-gateway-datasets-'));
-  store = new LocalFileArtifactStore({ rootDir: storeDir });
-  app = await createGatewayApp({
-    bus: new MessageBus(gatewayConnection, { logger: quiet }), artifacts: store,
-    jwtSecret, urlSigningSecret: 'url', maxUploadBytes: MAX_FILE_BYTES, clock: () => NOW, requestTimeoutMs: 1_500, uploadTimeoutMs: 1_500,
-  }, { port: 0, host: '127.0.0.1', logger: false });
-  baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+  harness = await startGatewayHarness('datasets', { maxUploadBytes: MAX_FILE_BYTES, uploadTimeoutMs: 1_500 });
 }, 30_000);
 
 afterAll(async () => {
-  await Promise.all(handlers.splice(0).map((h) => h.close()));
-  await app?.close();
-  await gatewayConnection?.close();
-  await servicesConnection?.close();
-  await nats?.stop();
-  if (storeDir) await rm(storeDir, { recursive: true, force: true });
+  await harness?.close();
 });
 
 beforeEach(async () => {
-  await Promise.all(handlers.splice(0).map((h) => h.close()));
+  await harness.resetHandlers();
 });
 
-/** Answers `subject` as the validator would, recording what it was asked. */
-async function serve<T>(subject: string, handler: (payload: T) => unknown): Promise<T[]> {
-  const received: T[] = [];
-  handlers.push(await services.handle(subject, {
-    queue: 'gateway-test',
-    validate: (payload: unknown): ValidationResult<T> => ({ ok: true, value: payload as T }),
-    handler: (payload) => {
-      received.push(payload);
-      return handler(payload);
-    },
-  }));
-  return received;
-}
+const serve = <T>(subject: string, handler: (payload: T) => unknown) => harness.serve(subject, handler);
+const call: GatewayHarness['call'] = (...args) => harness.call(...args);
 
 const rejection = (code: string, message: string) => Object.assign(new Error(message), { code });
 /** Files left under `staging/` (directories the store keeps do not count). */
-const staging = async () => (await readdir(join(storeDir, 'data', 'staging'), { recursive: true, withFileTypes: true }).catch(() => []))
+const staging = async () => (await readdir(join(harness.storeDir, 'data', 'staging'), { recursive: true, withFileTypes: true }).catch(() => []))
   .filter((entry) => entry.isFile()).map((entry) => entry.name);
 /** What the validator does with the staged files once it has read them. */
 const unstage = async (command: RegisterDatasetCommand) => {
   const keys = command.staged.format === 'json' ? [command.staged.key] : [...Object.values(command.staged.inputs), command.staged.labels];
-  await Promise.all(keys.map((key) => store.delete(key)));
+  await Promise.all(keys.map((key) => harness.store.delete(key)));
 };
-const token = (roles: Role[]) => issueDevToken({ secret: jwtSecret, subject: 'dora', roles, ttlSeconds: 600, now: NOW });
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of any shape; the assertions say what it must be
-async function call(path: string, roles: Role[], init: RequestInit = {}): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${baseUrl}${path}`, {
-    ...init,
-    headers: { authorization: `Bearer ${await token(roles)}`, ...(typeof init.body === 'string' ? { 'content-type': 'application/json' } : {}), ...init.headers },
-  });
-  const raw = await response.text();
-  return { status: response.status, body: raw ? JSON.parse(raw) : undefined };
-}
 
 const postJson = (body: unknown, roles: Role[] = ['ModelDeveloper']) => call('/api/v1/datasets', roles, { method: 'POST', body: JSON.stringify(body) });
 const postForm = (form: FormData, roles: Role[] = ['ModelDeveloper']) => call('/api/v1/datasets', roles, { method: 'POST', body: form });
@@ -105,7 +51,7 @@ describe('POST /api/v1/datasets (JSON)', () => {
   it('stages inputs and labels, asks the validator with the caller as actor, and answers 201 with the dataset', async () => {
     const stagedBodies: unknown[] = [];
     const asked = await serve<RegisterDatasetCommand>(Commands.registerDataset, async (command) => {
-      if (command.staged.format === 'json') stagedBodies.push(JSON.parse(await text(await store.get(command.staged.key))));
+      if (command.staged.format === 'json') stagedBodies.push(JSON.parse(await text(await harness.store.get(command.staged.key))));
       await unstage(command);
       return view;
     });
@@ -156,8 +102,8 @@ describe('POST /api/v1/datasets (NPY multipart)', () => {
     const stagedFiles: Record<string, string> = {};
     const asked = await serve<RegisterDatasetCommand>(Commands.registerDataset, async (command) => {
       if (command.staged.format === 'npy') {
-        for (const [name, key] of Object.entries(command.staged.inputs)) stagedFiles[name] = await text(await store.get(key));
-        stagedFiles['labels'] = await text(await store.get(command.staged.labels));
+        for (const [name, key] of Object.entries(command.staged.inputs)) stagedFiles[name] = await text(await harness.store.get(key));
+        stagedFiles['labels'] = await text(await harness.store.get(command.staged.labels));
       }
       await unstage(command);
       return view;
