@@ -2,9 +2,10 @@ import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import {
   IsBoolean, IsDefined, IsIn, IsInt, IsISO8601, IsNumber, IsOptional, IsString, Matches, Max, Min, ValidateNested,
-  IsArray, ArrayMaxSize, MaxLength, IsUrl, IsBase64,
+  IsArray, ArrayMaxSize, MaxLength, IsUrl, IsBase64, IsObject,
 } from 'class-validator';
 import { DEVICE_ID_PATTERN } from './ids.js';
+import { ARTIFACT_TRANSPORTS, type ArtifactTransport } from './vocabulary.js';
 
 /**
  * Messages of the device plane (`hotswap.device.<id>.*`). Both sides validate every message on
@@ -12,12 +13,16 @@ import { DEVICE_ID_PATTERN } from './ids.js';
  */
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** Characters of an artifact key; the responder still checks segments (`..`) with `assertValidArtifactKey`. */
+const ARTIFACT_KEY_PATTERN = /^[A-Za-z0-9._/-]+$/;
 
 export class DeviceCapabilitiesDto {
   @IsInt() @Min(1) @Max(1024) cpuCores!: number;
   @IsBoolean() gpu!: boolean;
   @IsInt() @Min(1) memoryMb!: number;
   @IsInt() @Min(1) storageMb!: number;
+  /** How the device can receive artifacts; `nats` for a site with no HTTP route. Default `http`. */
+  @IsOptional() @IsIn(ARTIFACT_TRANSPORTS, { message: `transport must be one of ${ARTIFACT_TRANSPORTS.join(', ')}` }) transport?: ArtifactTransport;
 }
 
 /** What the control plane promises about an artifact; signed with Ed25519. */
@@ -75,6 +80,13 @@ export class SwapCommand {
   @IsOptional() @IsString() @MaxLength(100) distributionId?: string;
   @IsString() @MaxLength(200) modelId!: string;
   @IsUrl({ require_tld: false, protocols: ['http', 'https'] }) artifactUrl!: string;
+  /**
+   * How to fetch the artifact, when the distribution chose one; absent: the device's own
+   * `transport` capability decides (`auto`). `nats` fetches `artifactKey` in chunks on `.artifact`.
+   */
+  @IsOptional() @IsIn(ARTIFACT_TRANSPORTS, { message: `transport must be one of ${ARTIFACT_TRANSPORTS.join(', ')}` }) transport?: ArtifactTransport;
+  /** The artifact's key in the store: what a NATS transfer asks `.artifact` for. */
+  @IsOptional() @Matches(ARTIFACT_KEY_PATTERN, { message: 'artifactKey must be a relative path of letters, digits, ".", "_", "-" and "/"' }) @MaxLength(512) artifactKey?: string;
   @IsDefined() @ValidateNested() @Type(() => SignedManifest) release!: SignedManifest;
   @IsISO8601() issuedAt!: string;
   /** Present when the model is older than the one it replaces: the signed permission to roll back. */
@@ -161,6 +173,18 @@ export class Heartbeat {
   @IsISO8601() at!: string;
 }
 
+/** device → control plane on `.log`: one warning or error line of the agent's log. Not stored as an event. */
+export class DeviceLogLine {
+  @Matches(DEVICE_ID_PATTERN) deviceId!: string;
+  @IsIn(['warn', 'error']) level!: 'warn' | 'error';
+  @IsString() @MaxLength(2000) message!: string;
+  /** The line's structured fields, as the agent logged them. */
+  @IsOptional() @IsObject() fields?: Record<string, unknown>;
+  /** Lines the rate limit dropped since the previous forwarded line. */
+  @IsOptional() @IsInt() @Min(0) dropped?: number;
+  @IsISO8601() at!: string;
+}
+
 export class LatencySummary {
   @IsNumber() @Min(0) p50!: number;
   @IsNumber() @Min(0) p95!: number;
@@ -231,6 +255,31 @@ export class SyncRequest {
   @Matches(DEVICE_ID_PATTERN) deviceId!: string;
   @IsOptional() @IsString() @MaxLength(200) activeModelId?: string;
 }
+
+/**
+ * device → control plane on `.artifact`, a request: bytes `offset` … `offset + length - 1` of the
+ * artifact of a swap command (NATS transport). The reply's body is the bytes, exactly `length` of
+ * them or up to the end of the artifact; a refusal has an empty body and the
+ * `ARTIFACT_CHUNK_HEADERS.errorCode` / `.error` headers (`BAD_REQUEST`, `NOT_FOUND`, `FORBIDDEN`,
+ * `UNAVAILABLE`, `INTERNAL`) with the reason.
+ */
+export class ArtifactChunkRequest {
+  /** The model whose artifact this is: the key must be that model version's artifact. */
+  @IsString() @MaxLength(200) modelId!: string;
+  @Matches(ARTIFACT_KEY_PATTERN, { message: 'artifactKey must be a relative path of letters, digits, ".", "_", "-" and "/"' }) @MaxLength(512) artifactKey!: string;
+  @IsInt() @Min(0) offset!: number;
+  @IsInt() @Min(1) length!: number;
+}
+
+/** Headers of an `.artifact` reply. */
+export const ARTIFACT_CHUNK_HEADERS = {
+  /** The artifact's total size in bytes (every successful reply). */
+  size: 'Hotswap-Artifact-Size',
+  /** Why the chunk was refused (an error reply). */
+  error: 'Hotswap-Error',
+  /** The refusal's code, as in `{ error: { code } }` replies. */
+  errorCode: 'Hotswap-Error-Code',
+} as const;
 
 /** The reply to `.sync`: the model the device must run, as a swap command, or none yet. */
 export interface SyncReply {

@@ -1,6 +1,10 @@
+import type {
+  AbMetric, AbTestSpec, ApprovalReason, DegradationTrigger, ExcludedTarget, ExecutionPolicy, MaintenanceWindow, TargetFilter, TargetSnapshot,
+  WaveSpec,
+} from './distribution.js';
 import type { ValidationReportView } from './messages.js';
 import type {
-  DatasetInputSpec, DatasetTask, DeviceCapabilities, Framework, RollbackPolicy, Strategy, SuccessCriteria, TensorSpec, ValidationStepResult,
+  ArtifactTransport, DatasetInputSpec, DatasetTask, DeviceCapabilities, Framework, RollbackPolicy, Strategy, SuccessCriteria, TensorSpec, ValidationStepResult,
   ValidationThresholds,
 } from './vocabulary.js';
 
@@ -144,41 +148,104 @@ export type DeviceEvent =
   | DeviceDeregistered;
 
 // ── Distribution ─────────────────────────────────────────────────────────────
+type Dist<Type extends string, Data> = DomainEvent<Type, { readonly distributionId: string; readonly at: string } & Data>;
+
+/** A distribution was planned: its targets in wave order, its waves and its rules. */
 export type DistributionCreated = DomainEvent<'DistributionCreated', {
   readonly distributionId: string;
+  /** The model rolled out (ABTesting: modelB). */
   readonly modelId: string;
   readonly strategy: Strategy;
-  /** Resolved target device ids, in rollout order. */
+  /** Target device ids in wave order: wave 1 is the first `waves[0].size`, and so on. */
   readonly targets: readonly string[];
+  readonly waves: readonly WaveSpec[];
+  /** Devices the filter matched that cannot run the model, and why. */
+  readonly excluded: readonly ExcludedTarget[];
   readonly successCriteria: SuccessCriteria;
   readonly rollbackPolicy: RollbackPolicy;
+  readonly execution: ExecutionPolicy;
+  /** Not started before this instant. */
+  readonly startAt?: string;
+  readonly maintenanceWindows?: readonly MaintenanceWindow[];
+  /**
+   * What each target ran and where it was when planned, dictionary-encoded to stay small at
+   * 10 000 targets: `model[i]` indexes `modelIds` (-1 = none), `region[i]` indexes `regions`.
+   * The model is what a rollback returns the device to.
+   */
+  readonly snapshot: TargetSnapshot;
+  /** The model's device requirements, checked again for devices added while it runs. */
+  readonly requirements?: Partial<DeviceCapabilities>;
+  /** Kept so that devices joining the filtered group while it runs are added. */
+  readonly targetFilter?: TargetFilter;
+  readonly abTest?: AbTestSpec;
   /** A rollback to an older version: its swap commands carry a signed rollback instruction. Absent otherwise. */
   readonly rollback?: boolean;
+  /** The transport the request forced on every device; absent: `auto`, each device's capability decides. */
+  readonly transport?: ArtifactTransport;
   readonly createdAt: string;
 }>;
-export type DistributionStarted = DomainEvent<'DistributionStarted', {
-  readonly distributionId: string; readonly at: string;
+export type DistributionStarted = Dist<'DistributionStarted', object>;
+/** Devices that joined the targeted group while the distribution ran. */
+export type TargetsAdded = Dist<'TargetsAdded', {
+  readonly deviceIds: readonly string[]; readonly wave: number;
+  /** Parallel to `deviceIds`: what each ran (null = nothing) and its region. */
+  readonly fromModelIds: readonly (string | null)[]; readonly regions: readonly (string | null)[];
 }>;
-/** A target device was commanded to swap. */
-export type TargetUpdateRequested = DomainEvent<'TargetUpdateRequested', {
-  readonly distributionId: string; readonly deviceId: string; readonly commandId: string; readonly wave: number; readonly at: string;
+export type WaveStarted = Dist<'WaveStarted', { readonly wave: number }>;
+/** Every target of the wave is verified or has finally failed; observation runs until `observeUntil`. */
+export type WaveCompleted = Dist<'WaveCompleted', { readonly wave: number; readonly updated: number; readonly failed: number; readonly observeUntil: string }>;
+export type ApprovalRequested = Dist<'ApprovalRequested', { readonly wave: number; readonly reason: ApprovalReason }>;
+export type DistributionApproved = Dist<'DistributionApproved', { readonly wave: number; readonly by: string }>;
+export type DistributionPaused = Dist<'DistributionPaused', { readonly by: string; readonly reason: string }>;
+export type DistributionResumed = Dist<'DistributionResumed', { readonly by: string }>;
+/** The operator skipped the rest of the current wave's observation. */
+export type DistributionPromoted = Dist<'DistributionPromoted', { readonly wave: number; readonly by: string }>;
+export type DistributionCancelled = Dist<'DistributionCancelled', { readonly by: string; readonly reason: string }>;
+/**
+ * Another distributor instance took over driving the distribution: its owner `from` had not renewed
+ * its ownership claim for the lease (`reason`), so `to` claimed it and carries on from the stream.
+ */
+export type DistributionTakenOver = Dist<'DistributionTakenOver', { readonly from: string; readonly to: string; readonly reason: string }>;
+/** A target device was commanded to swap to `modelId` (attempt 1, 2… after retries). */
+export type TargetUpdateRequested = Dist<'TargetUpdateRequested', {
+  readonly deviceId: string; readonly commandId: string; readonly wave: number; readonly modelId: string; readonly attempt: number;
+  /** What the device ran before, for its rollback. */
+  readonly fromModelId?: string;
 }>;
-export type TargetUpdateSucceeded = DomainEvent<'TargetUpdateSucceeded', {
-  readonly distributionId: string; readonly deviceId: string; readonly commandId: string; readonly swapMs: number; readonly at: string;
+/** The device reported the new model serving; its health window starts now. */
+export type TargetSwapped = Dist<'TargetSwapped', { readonly deviceId: string; readonly commandId: string; readonly swapMs: number }>;
+/** The device served within the success criteria for its health window: it counts as updated. */
+export type TargetUpdateSucceeded = Dist<'TargetUpdateSucceeded', {
+  readonly deviceId: string; readonly commandId: string; readonly swapMs: number;
+  readonly health: { readonly samples: number; readonly errorRate: number; readonly latencyP99Ms: number | null };
 }>;
-export type TargetUpdateFailed = DomainEvent<'TargetUpdateFailed', {
-  readonly distributionId: string; readonly deviceId: string; readonly commandId: string; readonly reason: string; readonly at: string;
+/** An attempt failed; `retryAt` is set when another attempt follows. */
+export type TargetUpdateFailed = Dist<'TargetUpdateFailed', {
+  readonly deviceId: string; readonly commandId: string; readonly reason: string; readonly attempt: number; readonly retryAt?: string;
 }>;
-export type DistributionSucceeded = DomainEvent<'DistributionSucceeded', {
-  readonly distributionId: string; readonly at: string; readonly updated: number;
+export type DegradationDetected = Dist<'DegradationDetected', {
+  readonly trigger: DegradationTrigger; readonly detail: string; readonly by: string;
+  readonly group?: string; readonly modelId?: string; readonly baseline?: number; readonly observed?: number;
+  readonly threshold?: number; readonly samples?: number;
 }>;
-export type DistributionFailed = DomainEvent<'DistributionFailed', {
-  readonly distributionId: string; readonly at: string; readonly reason: string; readonly updated: number; readonly failed: number;
+export type RollbackStarted = Dist<'RollbackStarted', { readonly by: string; readonly reason: string }>;
+export type TargetRollbackRequested = Dist<'TargetRollbackRequested', { readonly deviceId: string; readonly commandId: string; readonly toModelId: string }>;
+export type TargetRolledBack = Dist<'TargetRolledBack', { readonly deviceId: string; readonly commandId: string }>;
+export type TargetRollbackFailed = Dist<'TargetRollbackFailed', { readonly deviceId: string; readonly commandId: string; readonly reason: string }>;
+export type DistributionRolledBack = Dist<'DistributionRolledBack', { readonly rolledBack: number; readonly failed: number }>;
+export type AbTestConcluded = Dist<'AbTestConcluded', {
+  readonly metric: AbMetric; readonly winner: 'A' | 'B' | null; readonly pValue: number | null;
+  readonly samplesA: number; readonly samplesB: number; readonly valueA: number | null; readonly valueB: number | null; readonly detail: string;
 }>;
+export type DistributionSucceeded = Dist<'DistributionSucceeded', { readonly updated: number }>;
+export type DistributionFailed = Dist<'DistributionFailed', { readonly reason: string; readonly updated: number; readonly failed: number }>;
 
 export type DistributionEvent =
-  | DistributionCreated | DistributionStarted | TargetUpdateRequested | TargetUpdateSucceeded
-  | TargetUpdateFailed | DistributionSucceeded | DistributionFailed;
+  | DistributionCreated | DistributionStarted | TargetsAdded | WaveStarted | WaveCompleted | ApprovalRequested
+  | DistributionApproved | DistributionPaused | DistributionResumed | DistributionPromoted | DistributionCancelled | DistributionTakenOver
+  | TargetUpdateRequested | TargetSwapped | TargetUpdateSucceeded | TargetUpdateFailed | DegradationDetected
+  | RollbackStarted | TargetRollbackRequested | TargetRolledBack | TargetRollbackFailed | DistributionRolledBack
+  | AbTestConcluded | DistributionSucceeded | DistributionFailed;
 
 // ── Dataset ──────────────────────────────────────────────────────────────────
 /** A labelled test dataset was stored (`datasets/<datasetId>.json`) for the validator's accuracy step. */
@@ -219,11 +286,30 @@ export const EVENT_SCHEMA_VERSIONS: { readonly [T in HotSwapEventType]: number }
   DeviceModelActivated: 1,
   DeviceUpdateFailed: 1,
   DeviceDeregistered: 1,
-  DistributionCreated: 1,
+  // v2: waves, execution policy and the strategy's settings (issue 5); v1 streams predate the product's first release.
+  DistributionCreated: 2,
   DistributionStarted: 1,
-  TargetUpdateRequested: 1,
-  TargetUpdateSucceeded: 1,
-  TargetUpdateFailed: 1,
+  TargetsAdded: 1,
+  WaveStarted: 1,
+  WaveCompleted: 1,
+  ApprovalRequested: 1,
+  DistributionApproved: 1,
+  DistributionPaused: 1,
+  DistributionResumed: 1,
+  DistributionPromoted: 1,
+  DistributionCancelled: 1,
+  DistributionTakenOver: 1,
+  TargetUpdateRequested: 2,
+  TargetSwapped: 1,
+  TargetUpdateSucceeded: 2,
+  TargetUpdateFailed: 2,
+  DegradationDetected: 1,
+  RollbackStarted: 1,
+  TargetRollbackRequested: 1,
+  TargetRolledBack: 1,
+  TargetRollbackFailed: 1,
+  DistributionRolledBack: 1,
+  AbTestConcluded: 1,
   DistributionSucceeded: 1,
   DistributionFailed: 1,
   DatasetRegistered: 1,

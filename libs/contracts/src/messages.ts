@@ -1,3 +1,6 @@
+import type {
+  AbMetric, DegradationTrigger, DistributionRequest, DistributionVerb, ExcludedTarget, ExecutionPolicy, TargetStatus, WaveView,
+} from './distribution.js';
 import type { ModelMetadata } from './events.js';
 import type {
   DatasetInputSpec, DatasetTask, DeviceCapabilities, DeviceStatus, DistributionStatus, Framework, LatencyPercentiles, ModelStatus, RollbackPolicy, Strategy,
@@ -162,24 +165,38 @@ export interface DistributionsUsingModelView {
   readonly items: ReadonlyArray<{ readonly id: string; readonly status: DistributionStatus }>;
 }
 
-export interface TargetFilter {
-  readonly region?: string;
-  readonly deviceType?: string;
-  readonly tags?: readonly string[];
-}
-
-export interface CreateDistributionCommand extends Actor {
-  readonly modelId: string;
-  readonly strategy: Strategy;
-  readonly targetDevices?: readonly string[];
-  readonly targetFilter?: TargetFilter;
-  readonly successCriteria?: SuccessCriteria;
-  readonly rollbackPolicy?: RollbackPolicy;
+export interface CreateDistributionCommand extends Actor, DistributionRequest {
   /**
    * Internal, set only by the registry's rollback to a version (not accepted over REST): devices
    * may go back to an older version, so each swap command carries a signed rollback instruction.
    */
   readonly rollback?: boolean;
+}
+
+/** `plan-distribution`: the dry run of a `create-distribution`. */
+export type PlanDistributionQuery = CreateDistributionCommand;
+
+/** `control-distribution`: an operator verb on a distribution. */
+export interface ControlDistributionCommand extends Actor {
+  readonly id: string;
+  readonly verb: DistributionVerb;
+  readonly reason?: string;
+}
+
+/** `report-degradation`: the monitor (or an operator) saw the new model do worse. */
+export interface ReportDegradationCommand extends Actor {
+  readonly distributionId: string;
+  readonly trigger: DegradationTrigger;
+  /** The monitoring group where it was seen (`canary`, `B`, a region…). */
+  readonly group?: string;
+  readonly modelId?: string;
+  /** The figure on the old model or the control group, and on the new one. */
+  readonly baseline?: number;
+  readonly observed?: number;
+  /** The limit that was crossed (e.g. 1.2 × baseline). */
+  readonly threshold?: number;
+  readonly samples?: number;
+  readonly detail: string;
 }
 
 export interface RegisterDeviceCommand extends Actor {
@@ -277,6 +294,12 @@ export interface ByIdQuery {
   readonly id: string;
 }
 
+/** `Queries.getDistributionStatus`: a distribution, with a page of its per-device rows. */
+export interface DistributionStatusQuery extends ByIdQuery {
+  readonly devicesOffset?: number;
+  readonly devicesLimit?: number;
+}
+
 export interface ModelView {
   readonly id: string;
   readonly name: string;
@@ -321,17 +344,105 @@ export interface DistributionStatusView {
   readonly modelId: string;
   readonly strategy: Strategy;
   readonly status: DistributionStatus;
+  /** The wave running or waiting now, by name (`canary`, `eu-west-1`, `stage-2`…). */
   readonly stage?: string;
   readonly progress: {
     readonly total: number;
     readonly updated: number;
     readonly failed: number;
+    /** Not yet verified: Pending, Requested, Verifying or Retrying. */
     readonly pending: number;
     readonly rolledBack: number;
   };
-  readonly devices: ReadonlyArray<{ readonly deviceId: string; readonly state: 'Pending' | 'Requested' | 'Updated' | 'Failed'; readonly swapMs?: number; readonly reason?: string }>;
+  readonly waves: readonly WaveView[];
+  readonly devices: ReadonlyArray<{
+    readonly deviceId: string;
+    readonly state: TargetStatus;
+    readonly wave: number;
+    readonly modelId?: string;
+    readonly attempt?: number;
+    readonly swapMs?: number;
+    readonly reason?: string;
+  }>;
+  /** Which rows `devices` holds: `devicesOffset`/`devicesLimit` of the query (default the first `MAX_STATUS_DEVICES`), of `total` targets. */
+  readonly devicesPage: { readonly offset: number; readonly limit: number; readonly total: number };
+  readonly excluded: readonly ExcludedTarget[];
+  readonly rollbackPolicy: RollbackPolicy;
+  readonly successCriteria: SuccessCriteria;
+  readonly execution: ExecutionPolicy;
+  readonly createdAt: string;
+  readonly startAt?: string;
+  /** Set once it started; `createdAt` before. */
   readonly startedAt: string;
   readonly finishedAt?: string;
+  /** Why it failed, was paused, cancelled or rolled back. */
+  readonly reason?: string;
+  /** Operator decisions and automatic triggers, oldest first. */
+  readonly history: ReadonlyArray<{ readonly at: string; readonly action: string; readonly by: string; readonly detail?: string }>;
+  readonly degradation?: { readonly trigger: DegradationTrigger; readonly detail: string; readonly at: string };
+  readonly abTest?: AbTestResultView;
+}
+
+/** The monitor's comparison of an A/B test's groups. */
+export interface AbTestResultView {
+  readonly metric: AbMetric;
+  /** `null` while inconclusive (too few samples or no significant difference). */
+  readonly winner: 'A' | 'B' | null;
+  readonly pValue: number | null;
+  readonly samplesA: number;
+  readonly samplesB: number;
+  /** The metric per group: accuracy or error rate (0..1), or median latency in ms. */
+  readonly valueA: number | null;
+  readonly valueB: number | null;
+  readonly detail: string;
+}
+
+/** `get-target-health`: each device's figures on `modelId` since `since` (its swap). */
+export interface TargetHealthQuery {
+  readonly targets: ReadonlyArray<{ readonly deviceId: string; readonly modelId: string; readonly since: string }>;
+}
+
+export interface TargetHealthView {
+  readonly items: ReadonlyArray<{
+    readonly deviceId: string;
+    readonly samples: number;
+    readonly errors: number;
+    /** null without samples. */
+    readonly latencyP99Ms: number | null;
+    readonly accuracy: number | null;
+    readonly labelled: number;
+  }>;
+}
+
+/** Figures of one monitoring group on one model version. */
+export interface GroupMetricsView {
+  readonly group: string;
+  readonly modelId: string;
+  readonly devices: number;
+  readonly samples: number;
+  readonly errorRate: number | null;
+  readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number } | null;
+  readonly accuracy: number | null;
+  readonly throughputPerSec: number;
+}
+
+/** `GET /api/v1/distributions/{id}/metrics`. */
+export interface DistributionMetricsView {
+  readonly distributionId: string;
+  readonly groups: readonly GroupMetricsView[];
+  /** The figures the new model is compared with (control group or the same devices before their swap). */
+  readonly baseline: readonly GroupMetricsView[];
+  /** One point per interval per group and model, oldest first. */
+  readonly series: ReadonlyArray<{
+    readonly at: string;
+    readonly group: string;
+    readonly modelId: string;
+    readonly samples: number;
+    readonly errorRate: number | null;
+    readonly latencyP99Ms: number | null;
+    readonly accuracy: number | null;
+  }>;
+  readonly degradation?: { readonly trigger: DegradationTrigger; readonly detail: string; readonly at: string };
 }
 
 /** Error codes carried by rejected replies; the gateway maps them to HTTP statuses. */

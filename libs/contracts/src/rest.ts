@@ -2,13 +2,15 @@ import 'reflect-metadata';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsPositive, IsString, Matches, Max, MaxLength, Min,
-  ValidateNested, IsObject, ValidateBy,
+  ValidateNested, IsObject, ValidateBy, IsISO8601,
 } from 'class-validator';
+import { AB_METRICS, type AbMetric } from './distribution.js';
+import { InvalidDurationError, parseIsoDuration } from './iso-duration.js';
 import { DeviceCapabilitiesDto } from './device-plane.js';
 import { DEVICE_ID_PATTERN, MODEL_NAME_PATTERN, SEMVER_PATTERN } from './ids.js';
 import {
-  DATASET_TASKS, DEVICE_STATUSES, FRAMEWORKS, MODEL_STATUSES, ROLLBACK_POLICIES, STRATEGIES,
-  type DatasetTask, type DeviceStatus, type Framework, type ModelStatus, type RollbackPolicy, type Strategy,
+  DATASET_TASKS, DEVICE_STATUSES, DISTRIBUTION_STATUSES, FRAMEWORKS, MODEL_STATUSES, ROLLBACK_POLICIES, STRATEGIES, TRANSPORT_CHOICES,
+  type TransportChoice, type DatasetTask, type DeviceStatus, type DistributionStatus, type Framework, type ModelStatus, type RollbackPolicy, type Strategy,
 } from './vocabulary.js';
 
 /** REST DTOs, validated by the gateway's global ValidationPipe (whitelist, forbidNonWhitelisted). */
@@ -27,6 +29,9 @@ export class UploadModelFieldsDto {
   @IsOptional() @IsString() @MaxLength(64 * 1024)
   metadata?: string;
 }
+
+/** The most per-device rows a distribution's status carries at once (and the default). */
+export const MAX_STATUS_DEVICES = 1000;
 
 export class PageQueryDto {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
@@ -55,10 +60,20 @@ export class ListDevicesQueryDto extends PageQueryDto {
   minStorageMb?: number;
 }
 
+const finite = { allowNaN: false, allowInfinity: false } as const;
+
+export class TargetCapabilitiesDto {
+  @IsOptional() @IsBoolean({ message: 'gpu must be true or false' }) gpu?: boolean;
+  @IsOptional() @IsInt({ message: 'minCpuCores must be an integer' }) @Min(0, { message: 'minCpuCores must be >= 0' }) minCpuCores?: number;
+  @IsOptional() @IsInt({ message: 'minMemoryMb must be an integer (megabytes)' }) @Min(0, { message: 'minMemoryMb must be >= 0 (megabytes)' }) minMemoryMb?: number;
+  @IsOptional() @IsInt({ message: 'minStorageMb must be an integer (megabytes)' }) @Min(0, { message: 'minStorageMb must be >= 0 (megabytes)' }) minStorageMb?: number;
+}
+
 export class TargetFilterDto {
   @IsOptional() @IsString() @MaxLength(100) region?: string;
   @IsOptional() @IsString() @MaxLength(100) deviceType?: string;
   @IsOptional() @IsArray() @IsString({ each: true }) @ArrayMaxSize(50) tags?: string[];
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => TargetCapabilitiesDto) capabilities?: TargetCapabilitiesDto;
 }
 
 export class SuccessCriteriaDto {
@@ -67,15 +82,134 @@ export class SuccessCriteriaDto {
   @IsOptional() @IsNumber() @Min(0) @Max(1) maxErrorRate?: number;
 }
 
+/** A property that must be an ISO 8601 duration (`PT15M`); the message says what is wrong with it. */
+function IsIsoDuration(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isIsoDuration',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && isoDurationProblem(value) === undefined,
+      defaultMessage: (args) => `${args?.property ?? 'duration'} must be an ISO 8601 duration such as PT15M or PT30S: ${
+        typeof args?.value === 'string' ? isoDurationProblem(args.value) : `got ${typeof args?.value}`}`,
+    },
+  });
+}
+
+function isoDurationProblem(value: string): string | undefined {
+  try {
+    parseIsoDuration(value);
+    return undefined;
+  } catch (error) {
+    return error instanceof InvalidDurationError ? error.message : String(error);
+  }
+}
+
+export class ScheduleDto {
+  @IsISO8601({ strict: true }, { message: 'schedule.startAt must be an ISO 8601 instant such as 2026-12-01T02:00:00Z' }) startAt!: string;
+}
+
+const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+export class MaintenanceWindowDto {
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100) @IsString({ each: true }) @MaxLength(100, { each: true }) regions!: string[];
+  @Matches(HH_MM, { message: 'start must be a UTC time of day HH:MM' }) start!: string;
+  @Matches(HH_MM, { message: 'end must be a UTC time of day HH:MM' }) end!: string;
+}
+
+export class ProgressiveStageDto {
+  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'percentage must be a number' })
+  @Min(0, { message: 'percentage must be between 0 and 100' }) @Max(100, { message: 'percentage must be between 0 and 100' })
+  percentage!: number;
+  @IsIsoDuration() duration!: string;
+}
+
+export class WinnerCriteriaDto {
+  @IsIn(AB_METRICS, { message: `metric must be one of ${AB_METRICS.join(', ')}` }) metric!: AbMetric;
+  @IsOptional() @IsInt({ message: 'minSamples must be an integer' }) @Min(1, { message: 'minSamples must be >= 1' }) minSamples?: number;
+  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'significanceLevel must be a number' })
+  @Min(0.0001, { message: 'significanceLevel must be between 0.0001 and 0.5' }) @Max(0.5, { message: 'significanceLevel must be between 0.0001 and 0.5' })
+  significanceLevel?: number;
+  @IsOptional() @IsBoolean({ message: 'rolloutWinner must be true or false' }) rolloutWinner?: boolean;
+}
+
+export class ExecutionSettingsDto {
+  @IsOptional() @IsInt({ message: 'maxInFlight must be an integer' }) @Min(1, { message: 'maxInFlight must be >= 1' }) @Max(100_000) maxInFlight?: number;
+  @IsOptional() @IsInt({ message: 'ratePerMinute must be an integer' }) @Min(0, { message: 'ratePerMinute must be >= 0 (0 = no limit)' }) ratePerMinute?: number;
+  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'rampFactor must be a number' })
+  @Min(1, { message: 'rampFactor must be >= 1 (1 = no ramp)' }) @Max(100, { message: 'rampFactor must be <= 100' }) rampFactor?: number;
+  @IsOptional() @IsInt({ message: 'initialRatePerMinute must be an integer' }) @Min(1, { message: 'initialRatePerMinute must be >= 1' }) initialRatePerMinute?: number;
+  @IsOptional() @IsIsoDuration() deviceTimeout?: string;
+  @IsOptional() @IsInt({ message: 'maxRetries must be an integer' }) @Min(0, { message: 'maxRetries must be >= 0' }) @Max(10, { message: 'maxRetries must be <= 10' }) maxRetries?: number;
+  @IsOptional() @IsIsoDuration() retryBackoff?: string;
+  @IsOptional() @IsIsoDuration() healthWindow?: string;
+  @IsOptional() @IsInt({ message: 'minHealthSamples must be an integer' }) @Min(0, { message: 'minHealthSamples must be >= 0' }) minHealthSamples?: number;
+  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'maxFailurePercentage must be a number' })
+  @Min(0, { message: 'maxFailurePercentage must be between 0 and 100' }) @Max(100, { message: 'maxFailurePercentage must be between 0 and 100' })
+  maxFailurePercentage?: number;
+}
+
+/** `POST /api/v1/distributions`: the common fields, the strategy's fields (flat) and the execution settings. */
 export class CreateDistributionDto {
-  @IsString() @MaxLength(200) modelId!: string;
+  /** Required except for ABTesting, where it defaults to modelB. */
+  @IsOptional() @IsString() @MaxLength(200) modelId?: string;
   @IsIn(STRATEGIES, { message: `strategy must be one of ${STRATEGIES.join(', ')}` }) strategy!: Strategy;
   @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(10000)
   @Matches(DEVICE_ID_PATTERN, { each: true, message: 'each of targetDevices must be a device id (letters, digits, "_" or "-")' })
   targetDevices?: string[];
   @IsOptional() @IsObject() @ValidateNested() @Type(() => TargetFilterDto) targetFilter?: TargetFilterDto;
   @IsOptional() @IsObject() @ValidateNested() @Type(() => SuccessCriteriaDto) successCriteria?: SuccessCriteriaDto;
-  @IsOptional() @IsIn(ROLLBACK_POLICIES) rollbackPolicy?: RollbackPolicy;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => ScheduleDto) schedule?: ScheduleDto;
+  @IsOptional() @IsIn(ROLLBACK_POLICIES, { message: `rollbackPolicy must be one of ${ROLLBACK_POLICIES.join(', ')}` }) rollbackPolicy?: RollbackPolicy;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => ExecutionSettingsDto) execution?: ExecutionSettingsDto;
+  @IsOptional() @IsArray() @ArrayMaxSize(50) @ValidateNested({ each: true }) @Type(() => MaintenanceWindowDto)
+  maintenanceWindows?: MaintenanceWindowDto[];
+  // RegionalRollout
+  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100) @IsString({ each: true }) @MaxLength(100, { each: true }) regions?: string[];
+  @IsOptional() @IsIsoDuration() delayBetweenRegions?: string;
+  // Canary
+  @IsOptional() @IsNumber(finite, { message: 'canaryPercentage must be a number' })
+  @Min(0, { message: 'canaryPercentage must be between 0 and 100' }) @Max(100, { message: 'canaryPercentage must be between 0 and 100' })
+  canaryPercentage?: number;
+  @IsOptional() @IsIsoDuration() canaryDuration?: string;
+  // ABTesting
+  @IsOptional() @IsString() @MaxLength(200) modelA?: string;
+  @IsOptional() @IsString() @MaxLength(200) modelB?: string;
+  @IsOptional() @IsNumber(finite, { message: 'splitPercentage must be a number' })
+  @Min(0, { message: 'splitPercentage must be between 0 and 100' }) @Max(100, { message: 'splitPercentage must be between 0 and 100' })
+  splitPercentage?: number;
+  @IsOptional() @IsIsoDuration() testDuration?: string;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => WinnerCriteriaDto) winnerCriteria?: WinnerCriteriaDto;
+  // ProgressiveRollout
+  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(20) @ValidateNested({ each: true }) @Type(() => ProgressiveStageDto)
+  stages?: ProgressiveStageDto[];
+  @IsOptional() @IsBoolean({ message: 'autoProgress must be true or false' }) autoProgress?: boolean;
+  /** How devices receive the artifact: `auto` (default) follows each device's `transport` capability. */
+  @IsOptional() @IsIn(TRANSPORT_CHOICES, { message: `transport must be one of ${TRANSPORT_CHOICES.join(', ')}` }) transport?: TransportChoice;
+}
+
+/** `?dryRun=true` on `POST /api/v1/distributions`. */
+export class CreateDistributionQueryDto {
+  @IsOptional() @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'dryRun must be true or false' }) dryRun?: boolean;
+}
+
+/** The optional body of the operator verbs (`POST /api/v1/distributions/{id}/<verb>`). */
+export class DistributionVerbDto {
+  @IsOptional() @IsString({ message: 'reason must be a string' }) @MaxLength(500, { message: 'reason must be at most 500 characters' })
+  reason?: string;
+}
+
+/**
+ * `GET /api/v1/distributions/{id}/status?devicesOffset=&devicesLimit=`: the page of the per-device
+ * rows (a 10 000-device rollout's rows would not fit one NATS message, nor help anyone).
+ */
+export class DistributionDevicesPageDto {
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) devicesOffset?: number;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_STATUS_DEVICES) devicesLimit?: number;
+}
+
+export class ListDistributionsQueryDto extends PageQueryDto {
+  @IsOptional() @IsIn(DISTRIBUTION_STATUSES, { message: `status must be one of ${DISTRIBUTION_STATUSES.join(', ')}` }) status?: DistributionStatus;
+  @IsOptional() @IsString() @MaxLength(200) modelId?: string;
 }
 
 /** `POST /api/v1/devices`. */
@@ -95,8 +229,6 @@ export class UpdateDeviceDto {
   @IsOptional() @IsObject() @ValidateNested() @Type(() => DeviceCapabilitiesDto) capabilities?: DeviceCapabilitiesDto;
   @IsOptional() @IsArray() @ArrayMaxSize(50) @IsString({ each: true }) tags?: string[];
 }
-
-const finite = { allowNaN: false, allowInfinity: false } as const;
 
 /** Per-request overrides of the quality gate (`POST /models/{id}/validate`); see `ValidationThresholds`. */
 export class ValidationThresholdsDto {

@@ -20,8 +20,22 @@ export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
 export const ROLES = ['Admin', 'ModelDeveloper', 'Operator', 'Viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const ROLLBACK_POLICIES = ['Automatic', 'Manual'] as const;
+/**
+ * What a degradation does: `Automatic` pauses and rolls the updated devices back, `Freeze` pauses
+ * and leaves them as they are, `Manual` only alerts and records it (the rollout goes on).
+ */
+export const ROLLBACK_POLICIES = ['Automatic', 'Freeze', 'Manual'] as const;
 export type RollbackPolicy = (typeof ROLLBACK_POLICIES)[number];
+
+/**
+ * How a device receives artifact bytes: `http` (the artifact URL: gateway or bucket) or `nats`
+ * (chunks requested over its own device-plane subject, for sites reachable only through a leaf node).
+ */
+export const ARTIFACT_TRANSPORTS = ['http', 'nats'] as const;
+export type ArtifactTransport = (typeof ARTIFACT_TRANSPORTS)[number];
+/** A distribution's choice: `auto` follows each device's `transport` capability. */
+export const TRANSPORT_CHOICES = ['auto', ...ARTIFACT_TRANSPORTS] as const;
+export type TransportChoice = (typeof TRANSPORT_CHOICES)[number];
 
 export interface DeviceCapabilities {
   readonly cpuCores: number;

@@ -30,20 +30,33 @@ export type {
 export { decideDevice, deviceDecider } from './device/decide.js';
 
 export type {
-  DistributionLifecycle, DistributionProgress, DistributionState, ExistingDistribution, TargetView,
+  DistributionProgress, DistributionState, ExistingDistribution, HistoryEntry, TargetState, TargetView, WaveState, WaveStatus,
 } from './distribution/distribution.js';
 export {
-  distributionProgress, distributionTargets, evolveDistribution, initialDistributionState, targetStateOf,
-  TERMINAL_DISTRIBUTION_STATUSES,
+  ACTIVE_DISTRIBUTION_STATUSES, distributionProgress, distributionTargets, distributionWaves, evolveDistribution, initialDistributionState,
+  isActive, targetStateOf,
 } from './distribution/distribution.js';
 export type {
-  CreateDistribution, DistributionCommand, RecordTargetResult, StartDistribution,
+  AddTargets, AdvanceDistribution, AdvanceInputs, ControlDistribution, CreateDistribution, DistributionCommand, RecordTakeover, RecordTargetResult,
+  ReportDegradation, TargetHealth,
 } from './distribution/decide.js';
-export { decideDistribution, distributionDecider } from './distribution/decide.js';
-
+export {
+  advanceInputs, decideDistribution, distributionDecider, MAX_REQUESTS_PER_DECISION, rollbackCommandId, updateCommandId,
+} from './distribution/decide.js';
 export type {
-  FleetDevice, FleetSnapshot, PlanInput, RolloutAction, RolloutPlan, RolloutPlanner, RolloutSituation, TargetCounts,
-  TargetState, TargetStatus,
+  DistributionPlan, FleetDevice, FleetSnapshot, PlannedWave, PlanRequest, StrategyInput, StrategyPlanner,
 } from './rollout/planner.js';
-export { TARGET_STATUSES } from './rollout/planner.js';
-export { directPlanner, nextDirect, planDirect } from './rollout/direct.js';
+export { PlanError, shareOf } from './rollout/planner.js';
+export {
+  insideMaintenanceWindow, planDistribution, PLANNERS, requestAllowance, toExecutionPolicy, unmetRequirement,
+} from './rollout/plan-distribution.js';
+export type { ResourceReading, Saturation, SaturationThresholds } from './rollout/saturation.js';
+export {
+  assessSaturation, checkSaturationThresholds, cpuShareOver, DEFAULT_SATURATION_THRESHOLDS, NOT_SATURATED, trimReadings,
+} from './rollout/saturation.js';
+export { addMs, epochMs, isoOf } from './time.js';
+export * from './monitoring/index.js';
+export { chooseArtifactTransport, forcedArtifactTransport } from './transfer/artifact-transport.js';
+
+export type { HashRing } from './affinity/hash-ring.js';
+export { DEFAULT_VIRTUAL_NODES, hash32, hashRing, shares } from './affinity/hash-ring.js';

@@ -9,5 +9,5 @@ export {
   type ConfigSchema,
   type ConfigVar,
 } from './config.js';
-export { InvalidDurationError, parseIsoDuration } from './iso-duration.js';
-export { bool, int, isoDuration, oneOf, str, url, type IntOptions } from './parsers.js';
+export { InvalidDurationError, parseIsoDuration } from '@hotswap/contracts';
+export { bool, int, isoDuration, oneOf, readConfigFile, str, url, type IntOptions } from './parsers.js';

@@ -1,6 +1,7 @@
 /** Parsers for `ConfigVar.parse`: each turns a raw string into a value or throws ConfigValueError. */
+import { readFileSync } from 'node:fs';
 import { ConfigValueError } from './config.js';
-import { InvalidDurationError, parseIsoDuration } from './iso-duration.js';
+import { InvalidDurationError, parseIsoDuration } from '@hotswap/contracts';
 
 /** Any string, as given. */
 export const str = (raw: string): string => raw;
@@ -62,4 +63,13 @@ export function oneOf<const T extends string>(choices: readonly T[]): (raw: stri
     }
     return text as T;
   };
+}
+
+/** The text of the file at `path` (for `..._FILE` variables); `what` names it when it cannot be read. */
+export function readConfigFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigValueError(`cannot read ${what} ${path}: ${(error as Error).message}`);
+  }
 }

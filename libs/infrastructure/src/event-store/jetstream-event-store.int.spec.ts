@@ -6,7 +6,6 @@ import {
   ConcurrencyError,
   CorruptCommitError,
   EventStoreUnavailableError,
-  InvalidAppendError,
   InvalidStreamNameError,
   type EventStore,
   type StoredEvent,
@@ -42,7 +41,7 @@ describe('JetStreamEventStore', () => {
     await expect(store.readStream(stream)).rejects.toThrow(InvalidStreamNameError);
   });
 
-  it('stores each commit as one message on the stream subject, with the commit id as Nats-Msg-Id', async () => {
+  it('stores each commit as one message on the stream subject, with its version slot as Nats-Msg-Id', async () => {
     const stream = uniqueStream('model');
     const { position } = await store.append(stream, [{ type: 'A', data: {} }, { type: 'B', data: {} }], 0, { commitId: 'c-1' + stream });
     const nc = await connect({ servers: server.url });
@@ -51,7 +50,8 @@ describe('JetStreamEventStore', () => {
       const jsm = await jetstreamManager(nc);
       const msg = await jsm.streams.getMessage(EVENTS_STREAM, { seq: Number(position) });
       expect(msg?.subject).toBe(JetStreamEventStore.subjectOf(stream));
-      expect(msg?.header.get('Nats-Msg-Id')).toBe('c-1' + stream);
+      expect(msg?.header.get('Nats-Msg-Id')).toBe(`${JetStreamEventStore.subjectOf(stream)}@1`);
+      expect(msg?.json<{ commitId: string }>().commitId).toBe('c-1' + stream);
       expect(msg?.json<{ firstVersion: number; events: unknown[] }>()).toMatchObject({ firstVersion: 1, events: [{ type: 'A' }, { type: 'B' }] });
       const info = await jsm.streams.info(EVENTS_STREAM);
       expect(info.config).toMatchObject({ subjects: ['hotswap.events.>'], storage: 'file', duplicate_window: 120_000_000_000 });
@@ -60,11 +60,50 @@ describe('JetStreamEventStore', () => {
     }
   });
 
-  it('refuses a commit id already used for another stream', async () => {
+  it('dedupes a commit id within its own stream only, as EventStoreDB does', async () => {
     const commitId = `shared-${Date.now()}`;
-    await store.append(uniqueStream(), [{ type: 'A', data: {} }], 0, { commitId });
-    await expect(store.append(uniqueStream(), [{ type: 'A', data: {} }], 0, { commitId })).rejects.toThrow(/already used for stream/);
-    await expect(store.append(uniqueStream(), [{ type: 'A', data: {} }], 0, { commitId })).rejects.toThrow(InvalidAppendError);
+    const [first, second] = [uniqueStream(), uniqueStream()];
+    await store.append(first, [{ type: 'A', data: {} }], 0, { commitId });
+    await store.append(second, [{ type: 'B', data: {} }], 0, { commitId });
+    expect((await store.readStream(second)).map((e) => [e.type, e.commitId])).toEqual([['B', commitId]]);
+  });
+
+  it('refuses with ConcurrencyError an append whose version slot another commit already holds', async () => {
+    // What a commit that lost a race on a replicated stream meets: its expected sequence still
+    // matched when it was checked, but the slot went to the commit in flight before it.
+    const stream = uniqueStream();
+    const subject = JetStreamEventStore.subjectOf(stream);
+    const nc = await connect({ servers: server.url });
+    try {
+      const { jetstream } = await import('@nats-io/jetstream');
+      const other = { commitId: 'other', stream: uniqueStream(), events: [{ type: 'X', data: {} }], recordedAt: new Date().toISOString(), firstVersion: 1 };
+      await jetstream(nc).publish(JetStreamEventStore.subjectOf(other.stream), JSON.stringify(other), { msgID: `${subject}@1` });
+    } finally {
+      await nc.close();
+    }
+    const refused = await store.append(stream, [{ type: 'A', data: {} }], 0, { commitId: 'mine' }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ConcurrencyError);
+    expect(refused).toMatchObject({ stream, expectedVersion: 0, actualVersion: 1 });
+    expect(await store.readStream(stream)).toEqual([]);
+  });
+
+  it('reports a history whose commits claim a version twice as CorruptCommitError', async () => {
+    // Written by this store before commits claimed version slots, by racing writers on a cluster.
+    const stream = uniqueStream();
+    const subject = JetStreamEventStore.subjectOf(stream);
+    const nc = await connect({ servers: server.url });
+    try {
+      const { jetstream } = await import('@nats-io/jetstream');
+      const commit = (commitId: string, firstVersion: number) =>
+        JSON.stringify({ commitId, stream, events: [{ type: 'A', data: {} }], recordedAt: new Date().toISOString(), firstVersion });
+      await jetstream(nc).publish(subject, commit('a', 1));
+      await jetstream(nc).publish(subject, commit('b', 2));
+      await jetstream(nc).publish(subject, commit('c', 2));
+    } finally {
+      await nc.close();
+    }
+    await expect(store.readStream(stream)).rejects.toThrow(CorruptCommitError);
+    await expect(store.readStream(stream)).rejects.toThrow(/holds version 2 of .*, expected 3/);
   });
 
   it('reports a message that is not a commit envelope as CorruptCommitError', async () => {

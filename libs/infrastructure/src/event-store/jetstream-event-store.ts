@@ -7,13 +7,21 @@
  *   decisions are atomic. Its stream sequence is the commit's global `position`.
  * - Optimistic concurrency: the last message on the subject tells the stream version (its
  *   envelope's `firstVersion` + event count - 1) and its sequence; the publish carries that
- *   sequence as `Nats-Expected-Last-Subject-Sequence` (0 = no message yet), so a concurrent
- *   commit makes JetStream refuse it (err_code 10071 → ConcurrencyError).
- * - Idempotency: `Nats-Msg-Id` = commitId. JetStream drops a repeated id inside the stream's
- *   duplicate window (`duplicateWindowMs`, default 2 minutes) and acks it with the original
- *   sequence, so a retried append returns the original result and stores nothing. Outside the
- *   window, an append with an explicit expected version still finds its earlier commit (the version
- *   check fails and the stream is searched for the commit id); an append with `'any'` does not.
+ *   sequence as `Nats-Expected-Last-Subject-Sequence` (0 = no message yet), so a commit based on a
+ *   stale version makes JetStream refuse it (err_code 10071 → ConcurrencyError).
+ * - That header alone does not serialize concurrent commits on a replicated stream: a clustered
+ *   stream leader checks it before proposing, against what it has applied, so two commits in
+ *   flight with the same expected sequence are both stored (nats-server#4320; nats-server 2.9.10
+ *   stores both in most such races), two commits claiming the same versions. So each commit also
+ *   claims its version slot: `Nats-Msg-Id` = `<subject>@<firstVersion>`. Message-id dedupe is
+ *   applied by every replica in log order, so only the first commit for a slot is stored; the
+ *   other is acked as a duplicate of it, and a duplicate holding another commit id is a lost race
+ *   (→ ConcurrencyError). Dedupe lasts the stream's duplicate window (`duplicateWindowMs`, default
+ *   2 minutes), far longer than any commit stays in flight; later the header check suffices.
+ * - Idempotency: a retried append whose version slot holds its own commit id returns the original
+ *   result and stores nothing. One whose version has moved on finds its earlier commit: with an
+ *   explicit expected version the stream is searched for the commit id; with `'any'` only the
+ *   stream's last commit is looked at.
  */
 import {
   jetstream,
@@ -86,6 +94,7 @@ const RESTART_ON = new Set(['consumer_not_found', 'consumer_deleted', 'stream_no
 interface LastCommit {
   readonly seq: number;
   readonly version: number;
+  readonly commitId: string;
 }
 
 export class JetStreamEventStore implements EventStore {
@@ -152,6 +161,7 @@ export class JetStreamEventStore implements EventStore {
           if (earlier) return earlier;
           throw new ConcurrencyError(stream, expectedVersion, version);
         }
+        if (expectedVersion === 'any' && options?.commitId && last?.commitId === commitId) return { nextVersion: version, position: BigInt(last.seq) };
         const envelope: CommitEnvelope = {
           commitId,
           stream,
@@ -159,20 +169,26 @@ export class JetStreamEventStore implements EventStore {
           recordedAt: this.now().toISOString(),
           firstVersion: version + 1,
         };
+        let lostTo: number | undefined;
         try {
           const ack = await this.js.publish(subject, JSON.stringify(envelope), {
-            msgID: commitId,
+            msgID: versionSlotId(subject, version + 1),
             expect: { lastSubjectSequence: last?.seq ?? 0 },
             timeout: this.timeoutMs,
           });
-          if (ack.duplicate) return await this.resultOfDuplicate(stream, commitId, ack.seq);
-          return { nextVersion: version + events.length, position: BigInt(ack.seq) };
+          if (!ack.duplicate) return { nextVersion: version + events.length, position: BigInt(ack.seq) };
+          const holder = await this.commitAt(ack.seq);
+          if (holder?.[0]?.commitId === commitId) return { nextVersion: holder.at(-1)!.streamVersion, position: BigInt(ack.seq) };
+          // Another commit took this version first: it was in flight when our expected sequence was checked.
+          lostTo = holder?.at(-1)?.streamVersion;
         } catch (error) {
           if (!(error instanceof JetStreamApiError && WRONG_LAST_SEQUENCE_CODES.has(error.code))) throw error;
           if (expectedVersion === 'any' && attempt < MAX_ANY_ATTEMPTS) continue;
           const actual = await this.lastCommit(subject).then((c) => c?.version ?? 0, () => undefined);
           throw new ConcurrencyError(stream, expectedVersion, actual, { cause: error });
         }
+        if (expectedVersion === 'any' && attempt < MAX_ANY_ATTEMPTS) continue;
+        throw new ConcurrencyError(stream, expectedVersion, lostTo);
       }
     });
   }
@@ -220,7 +236,13 @@ export class JetStreamEventStore implements EventStore {
     const msg = await this.jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: subject });
     if (!msg) return undefined;
     const events = decodeCommit(msg.data, msg.seq);
-    return { seq: msg.seq, version: events[events.length - 1].streamVersion };
+    return { seq: msg.seq, version: events[events.length - 1].streamVersion, commitId: events[0].commitId };
+  }
+
+  /** The events of the commit at stream sequence `seq`, or undefined when it is gone. */
+  private async commitAt(seq: number): Promise<StoredEvent[] | undefined> {
+    const msg = seq > 0 ? await this.jsm.streams.getMessage(EVENTS_STREAM, { seq }) : null;
+    return msg ? decodeCommit(msg.data, msg.seq) : undefined;
   }
 
   /** Every commit on `subject` up to sequence `lastSeq`, in order, through an ordered consumer. */
@@ -238,7 +260,17 @@ export class JetStreamEventStore implements EventStore {
       armIdleTimer();
       for await (const msg of messages) {
         armIdleTimer();
-        commits.push(decodeCommit(msg.data, msg.seq));
+        const commit = decodeCommit(msg.data, msg.seq);
+        // Commits claiming versions already taken (stored by a version of this store without
+        // version slots, see the top) would be folded twice: refuse to return such a history.
+        const expected = (commits.at(-1)?.at(-1)?.streamVersion ?? 0) + 1;
+        if (commit[0].streamVersion !== expected) {
+          throw new CorruptCommitError(
+            `message ${msg.seq} of ${EVENTS_STREAM} holds version ${commit[0].streamVersion} of ${commit[0].stream}, expected ${expected}`,
+            BigInt(msg.seq),
+          );
+        }
+        commits.push(commit);
         if (msg.seq >= lastSeq) break;
       }
     } finally {
@@ -247,16 +279,6 @@ export class JetStreamEventStore implements EventStore {
       consumer.delete().catch(() => undefined);
     }
     return commits;
-  }
-
-  private async resultOfDuplicate(stream: string, commitId: string, seq: number): Promise<AppendResult> {
-    const msg = await this.jsm.streams.getMessage(EVENTS_STREAM, { seq });
-    if (!msg) throw new CorruptCommitError(`commit ${commitId} was acked as a duplicate of sequence ${seq}, which is gone`, BigInt(seq));
-    const events = decodeCommit(msg.data, msg.seq);
-    if (events[0].stream !== stream) {
-      throw new InvalidAppendError(`append to ${stream}: commit id ${commitId} was already used for stream ${events[0].stream}`);
-    }
-    return { nextVersion: events[events.length - 1].streamVersion, position: BigInt(seq) };
   }
 
   /** Runs `fn`; a failure other than a definite answer becomes EventStoreUnavailableError. */
@@ -313,6 +335,11 @@ async function ensureStream(jsm: JetStreamManager, options: JetStreamEventStoreO
       duplicate_window: duplicateWindowNanos,
     });
   }
+}
+
+/** The `Nats-Msg-Id` of the commit that takes version `firstVersion` of the stream on `subject`. */
+function versionSlotId(subject: string, firstVersion: number): string {
+  return `${subject}@${firstVersion}`;
 }
 
 /** The events of one stored commit message. */

@@ -10,6 +10,7 @@ export {
   MessageBus,
   TRACEPARENT_HEADER,
   type BusSubscription,
+  type BusConcurrencyLimit,
   type BusHandleOptions,
   type MessageBusOptions,
   type BusRequestOptions,
@@ -27,6 +28,7 @@ export {
 export {
   BAD_REQUEST,
   INTERNAL,
+  UNAVAILABLE,
   type AnyValidator,
   type MessageContext,
   type MessagingLogger,
@@ -37,3 +39,4 @@ export {
   type ValidationResult,
   type Validator,
 } from './types.js';
+export { natsTlsConfig, natsTlsFromEnv } from './nats-tls.js';

@@ -11,6 +11,7 @@ import {
   parseTraceparent,
   RemoteError,
   RequestTimeoutError,
+  UNAVAILABLE,
   validateWith,
   type BusSubscription,
   type MessageContext,
@@ -417,6 +418,75 @@ describe('MessageBus', () => {
     expect(finished).toBe(true);
     await expect(reply).resolves.toBe('done');
     await expect(sub.close()).resolves.toBeUndefined();
+  });
+
+  describe('concurrency limit', () => {
+    /** A handler that holds every message until released, counting how many it holds at once. */
+    function gatedHandler() {
+      const gate = deferred();
+      const order: string[] = [];
+      let running = 0;
+      let peak = 0;
+      const handler = async (value: Greet) => {
+        running++;
+        peak = Math.max(peak, running);
+        order.push(value.name);
+        await gate.promise;
+        running--;
+        return value.name;
+      };
+      return { gate, order, handler, peak: () => peak };
+    }
+
+    it('runs at most maxConcurrent handlers at once; the rest wait and run in arrival order', async () => {
+      const subject = uniqueSubject('limit');
+      const h = gatedHandler();
+      subscriptions.push(await service.handle(subject, { validate: isGreet, handler: h.handler, limit: { maxConcurrent: 2, maxQueued: 10 } }));
+      const names = ['a', 'b', 'c', 'd', 'e'];
+      const replies = names.map((name) => client.request(subject, { name }, { timeoutMs: TIMEOUT_MS }));
+      await clientConnection.flush();
+      await serviceConnection.flush();
+      expect(h.order).toEqual(['a', 'b']);
+      h.gate.resolve();
+      await expect(Promise.all(replies)).resolves.toEqual(names);
+      expect(h.order).toEqual(names);
+      expect(h.peak()).toBe(2);
+    });
+
+    it('answers UNAVAILABLE, naming the subject, once maxQueued requests are waiting', async () => {
+      const subject = uniqueSubject('shed');
+      const h = gatedHandler();
+      subscriptions.push(await service.handle(subject, { validate: isGreet, handler: h.handler, limit: { maxConcurrent: 1, maxQueued: 1 } }));
+      const running = client.request(subject, { name: 'running' }, { timeoutMs: TIMEOUT_MS });
+      const waiting = client.request(subject, { name: 'waiting' }, { timeoutMs: TIMEOUT_MS });
+      const refused = await client.request(subject, { name: 'refused' }, { timeoutMs: TIMEOUT_MS }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(RemoteError);
+      expect(refused).toMatchObject({ code: UNAVAILABLE, message: expect.stringContaining(`${subject} is busy: 1 messages are waiting`) });
+      h.gate.resolve();
+      await expect(Promise.all([running, waiting])).resolves.toEqual(['running', 'waiting']);
+      expect(h.order).toEqual(['running', 'waiting']);
+    });
+
+    it('drops fire-and-forget messages beyond maxQueued, logging the first drop, and handles the rest', async () => {
+      const subject = uniqueSubject('drop');
+      const h = gatedHandler();
+      subscriptions.push(await service.subscribe(subject, { validate: isGreet, handler: async (v) => void (await h.handler(v)), limit: { maxConcurrent: 1, maxQueued: 2 } }));
+      for (const name of ['1', '2', '3', '4', '5']) clientConnection.publish(subject, JSON.stringify({ name }));
+      await clientConnection.flush();
+      await serviceConnection.flush();
+      expect(serviceLog.entries).toEqual([{ level: 'warn', message: 'dropped messages: too many waiting', fields: { subject, waiting: 2, dropped: 1 } }]);
+      h.gate.resolve();
+      // close() waits for the waiting messages too, not only the running one.
+      await subscriptions.pop()!.close();
+      expect(h.order).toEqual(['1', '2', '3']);
+    });
+
+    it('refuses a limit that is not a positive integer, naming the subject', async () => {
+      await expect(service.handle('test.bus.bad-limit', { validate: isGreet, handler: () => 'x', limit: { maxConcurrent: 0, maxQueued: 1 } }))
+        .rejects.toThrow('test.bus.bad-limit: limit.maxConcurrent must be an integer >= 1, got 0');
+      await expect(service.subscribe('test.bus.bad-limit', { validate: isGreet, handler: () => undefined, limit: { maxConcurrent: 1, maxQueued: -1 } }))
+        .rejects.toThrow('test.bus.bad-limit: limit.maxQueued must be an integer >= 0, got -1');
+    });
   });
 
   describe('publish/subscribe', () => {

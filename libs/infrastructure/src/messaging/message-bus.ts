@@ -14,6 +14,7 @@ import { newTraceparent, parseTraceparent } from './traceparent.js';
 import {
   BAD_REQUEST,
   INTERNAL,
+  UNAVAILABLE,
   type AnyValidator,
   type MessageContext,
   type MessagingLogger,
@@ -55,6 +56,19 @@ export interface BusRequestOptions<TRes> extends BusSendOptions {
   readonly envelope?: boolean;
 }
 
+/**
+ * Bounds the handlers one subscription runs at once. A burst from a whole fleet (10 000 devices
+ * registering or reporting together) would otherwise start every handler at once: their database
+ * queries and event-store reads queue in front of everything else the service does, including the
+ * projection their read-your-writes waits for. Messages over `maxConcurrent` wait in order; over
+ * `maxQueued` waiting, a request is answered `UNAVAILABLE` (the sender retries later) and a
+ * fire-and-forget message is dropped and counted in the log.
+ */
+export interface BusConcurrencyLimit {
+  readonly maxConcurrent: number;
+  readonly maxQueued: number;
+}
+
 /** The handler's value type is inferred from `validate` (e.g. `validateWith(Dto)` gives `Dto`). */
 export interface BusHandleOptions<V extends AnyValidator, R> {
   /** Queue group: each message goes to one member of the group (services scaled out). */
@@ -67,12 +81,16 @@ export interface BusHandleOptions<V extends AnyValidator, R> {
   readonly envelope?: boolean;
   /** Its result becomes `{ ok: true, result }`; an error with a string `code` keeps that code. */
   readonly handler: (value: ValidatedBy<V>, ctx: MessageContext) => R | Promise<R>;
+  /** Default: no limit, every message is handled at once. */
+  readonly limit?: BusConcurrencyLimit;
 }
 
 export interface BusSubscribeOptions<V extends AnyValidator> {
   readonly queue?: string;
   readonly validate: V;
   readonly handler: (value: ValidatedBy<V>, ctx: MessageContext) => void | Promise<void>;
+  /** Default: no limit, every message is handled at once. */
+  readonly limit?: BusConcurrencyLimit;
 }
 
 export interface BusSubscription {
@@ -158,7 +176,12 @@ export class MessageBus {
    * Resolves once the server has registered the subscription.
    */
   async handle<V extends AnyValidator, R>(subject: string, options: BusHandleOptions<V, R>): Promise<BusSubscription> {
-    return this.listen(subject, options.queue, async (msg) => {
+    const busy = (msg: Msg, waiting: number): void => {
+      if (msg.reply === undefined || msg.reply === '') return;
+      const error: ReplyError = { code: UNAVAILABLE, message: `${subject} is busy: ${waiting} messages are waiting; try again later` };
+      msg.respond(JSON.stringify(options.envelope === false ? { error } : { ok: false, error }), { headers: traceHeaders(contextOf(msg).traceparent) });
+    };
+    return this.listen(subject, options.queue, options.limit, busy, async (msg) => {
       const ctx = contextOf(msg);
       let outcome: Outcome<R> = await this.runInContext(ctx, () => this.process(msg, ctx, options.validate, options.handler));
       if (msg.reply === undefined || msg.reply === '') {
@@ -182,7 +205,12 @@ export class MessageBus {
 
   /** Consumes fire-and-forget messages with the same validation and logging as `handle`, no reply. */
   async subscribe<V extends AnyValidator>(subject: string, options: BusSubscribeOptions<V>): Promise<BusSubscription> {
-    return this.listen(subject, options.queue, async (msg) => {
+    let dropped = 0;
+    const drop = (msg: Msg, waiting: number): void => {
+      // The first drop and every thousandth: a flood must not turn into a flood of log lines.
+      if (dropped++ % 1000 === 0) this.logger.warn('dropped messages: too many waiting', { subject: msg.subject, waiting, dropped });
+    };
+    return this.listen(subject, options.queue, options.limit, drop, async (msg) => {
       const ctx = contextOf(msg);
       const outcome = await this.runInContext(ctx, () => this.process(msg, ctx, options.validate, options.handler));
       if (!outcome.ok && !outcome.logged) this.logFailure('handler failed', ctx, outcome);
@@ -197,9 +225,25 @@ export class MessageBus {
   private async listen(
     subject: string,
     queue: string | undefined,
+    limit: BusConcurrencyLimit | undefined,
+    onOverflow: (msg: Msg, waiting: number) => void,
     onMessage: (msg: Msg) => Promise<void>,
   ): Promise<BusSubscription> {
+    if (limit !== undefined) assertLimit(subject, limit);
     const inFlight = new Set<Promise<void>>();
+    const waiting: Msg[] = [];
+    const start = (msg: Msg): void => {
+      const done = onMessage(msg)
+        .catch((error: unknown) => {
+          this.logger.error('message dispatch failed', { subject: msg.subject, error: messageOf(error) });
+        })
+        .finally(() => {
+          inFlight.delete(done);
+          const next = waiting.shift();
+          if (next !== undefined) start(next);
+        });
+      inFlight.add(done);
+    };
     const sub: Subscription = this.connection.subscribe(subject, {
       queue,
       // A callback per message, not an awaited loop, so that handlers run concurrently.
@@ -208,12 +252,9 @@ export class MessageBus {
           this.logger.error('subscription error', { subject, error: err.message });
           return;
         }
-        const done = onMessage(msg)
-          .catch((error: unknown) => {
-            this.logger.error('message dispatch failed', { subject: msg.subject, error: messageOf(error) });
-          })
-          .finally(() => inFlight.delete(done));
-        inFlight.add(done);
+        if (limit === undefined || inFlight.size < limit.maxConcurrent) start(msg);
+        else if (waiting.length < limit.maxQueued) waiting.push(msg);
+        else onOverflow(msg, waiting.length);
       },
     });
     await this.connection.flush();
@@ -221,7 +262,8 @@ export class MessageBus {
       subject,
       close: async () => {
         if (!sub.isClosed() && !this.connection.isClosed()) await sub.drain();
-        await Promise.all([...inFlight]);
+        // Each handler that ends starts a waiting message: wait until both are empty.
+        while (inFlight.size > 0) await Promise.all([...inFlight]);
       },
     };
   }
@@ -323,4 +365,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function assertLimit(subject: string, { maxConcurrent, maxQueued }: BusConcurrencyLimit): void {
+  if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) throw new RangeError(`${subject}: limit.maxConcurrent must be an integer >= 1, got ${maxConcurrent}`);
+  if (!Number.isInteger(maxQueued) || maxQueued < 0) throw new RangeError(`${subject}: limit.maxQueued must be an integer >= 0, got ${maxQueued}`);
 }

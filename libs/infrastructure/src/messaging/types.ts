@@ -49,3 +49,5 @@ export interface MessagingLogger {
 /** Reply codes the bus itself produces. */
 export const BAD_REQUEST = 'BAD_REQUEST';
 export const INTERNAL = 'INTERNAL';
+/** The service is shedding load (too many messages waiting); the sender should retry later. */
+export const UNAVAILABLE = 'UNAVAILABLE';

@@ -1,1 +1,2 @@
 export * from './nats-trust.js';
+export * from './nkeys.js';

@@ -100,6 +100,15 @@ describe('per-device NATS credentials on an operator-mode nats-server', () => {
     expect(await violation(errors, '_INBOX_dev-b4')).toMatch(/Permissions Violation for Subscription/i);
   });
 
+  it('honours the expiry of credentials minted with node:crypto: refuses expired ones, accepts live ones', async () => {
+    const expired = await mintDeviceCredentials(trust, 'dev-a5', { issuedAt: new Date(Date.now() - 120_000), expiresAt: new Date(Date.now() - 60_000) });
+    await expect(connect({ servers: server.url, reconnect: false, authenticator: credsAuthenticator(new TextEncoder().encode(expired.creds)) }))
+      .rejects.toThrow(/Authorization|authorization|expired/);
+    const live = await connectAs(await mintDeviceCredentials(trust, 'dev-a5', { expiresAt: new Date(Date.now() + 60_000) }));
+    await live.flush();
+    expect(live.isClosed()).toBe(false);
+  });
+
   it('refuses to mint credentials for an id that is not a device id', async () => {
     await expect(mintDeviceCredentials(trust, 'dev.*')).rejects.toThrow('device id "dev.*" must match');
   });

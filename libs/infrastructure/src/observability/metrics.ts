@@ -4,7 +4,10 @@ import type { Attributes, Counter, Histogram, Meter, ObservableGauge, Observable
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, type IMetricReader } from '@opentelemetry/sdk-metrics';
-import { Counters, Gauges, Histograms, ProcessGauges, type CounterKey, type GaugeKey, type HistogramKey } from './telemetry-names.js';
+import { processResources, type ResourceSampler } from './process-resources.js';
+import {
+  CONNECTION_TYPE_ATTRIBUTE, Counters, Gauges, Histograms, ProcessGauges, type CounterKey, type GaugeKey, type HistogramKey,
+} from './telemetry-names.js';
 
 /** Instrumentation scope of every HotSwap instrument. */
 export const METER_NAME = 'hotswap';
@@ -60,10 +63,10 @@ export interface MetricsLogger {
 export interface MetricsOptions {
   /** `service.name` in `target_info`, e.g. `gateway`. */
   readonly serviceName: string;
-  /** Observe the process's CPU, RSS and event-loop lag (default true). */
+  /** Observe the process's CPU, memory and event loop (default true). */
   readonly processMetrics?: boolean;
-  /** Counts open connections for `process.open_connections`; without it the gauge is left out. */
-  readonly openConnections?: () => number;
+  /** Where the process figures come from (default `processResources()`: this process, its cgroup limits). */
+  readonly resources?: ResourceSampler;
   /** More readers besides the Prometheus one, e.g. an OTLP `PeriodicExportingMetricReader`. */
   readonly readers?: readonly IMetricReader[];
   /** Told when a gauge callback fails (the gauge is then left out of that collection). */
@@ -84,6 +87,11 @@ export interface ServiceMetrics {
    * @throws GaugeAlreadyObservedError
    */
   observe(gauge: GaugeKey, callback: GaugeCallback): () => void;
+  /**
+   * Adds `count()` to `process.open_connections` as the series `connection.type=<type>` (e.g.
+   * `nats`, `http`, `postgresql`); sources of one type add up. Returns the function that stops it.
+   */
+  observeConnections(type: string, count: () => number): () => void;
   /** Collects every instrument now and renders the Prometheus text exposition format. */
   prometheusText(): Promise<string>;
   /** Stops the readers and the process observers. */
@@ -124,8 +132,9 @@ export function startMetrics(options: MetricsOptions): ServiceMetrics {
   );
   const gauges = mapKeys(Gauges, (key, name) => meter.createObservableGauge(name, { description: GAUGE_DESCRIPTIONS[key] }));
   const observed = new Map<GaugeKey, (result: ObservableResult) => Promise<void>>();
-  const stopProcessMetrics = options.processMetrics === false ? () => undefined : observeProcess(meter);
-  if (options.openConnections !== undefined) observeOpenConnections(meter, options.openConnections);
+  const stopProcessMetrics = options.processMetrics === false ? () => undefined : observeProcess(meter, options.resources ?? processResources());
+  const connections = new Set<{ readonly type: string; readonly count: () => number }>();
+  let connectionsGauge: ObservableGauge | undefined;
 
   let stopped: Promise<void> | undefined;
   return {
@@ -152,6 +161,28 @@ export function startMetrics(options: MetricsOptions): ServiceMetrics {
         if (observed.get(key) !== observer) return;
         gauges[key].removeCallback(observer);
         observed.delete(key);
+      };
+    },
+    observeConnections(type, count) {
+      // Created on first use, so a process that counts nothing serves no empty gauge.
+      if (connectionsGauge === undefined) {
+        connectionsGauge = meter.createObservableGauge(ProcessGauges.openConnections, { description: 'Open connections, per connection.type' });
+        connectionsGauge.addCallback((result) => {
+          const totals = new Map<string, number>();
+          for (const source of connections) {
+            try {
+              totals.set(source.type, (totals.get(source.type) ?? 0) + source.count());
+            } catch (error) {
+              logger.warn('connection count failed', { type: source.type, error: error instanceof Error ? error.message : String(error) });
+            }
+          }
+          for (const [type, total] of totals) result.observe(total, { [CONNECTION_TYPE_ATTRIBUTE]: type });
+        });
+      }
+      const source = { type, count };
+      connections.add(source);
+      return () => {
+        connections.delete(source);
       };
     },
     async prometheusText() {
@@ -188,45 +219,47 @@ export function metricsRequestListener(metrics: Pick<ServiceMetrics, 'prometheus
   };
 }
 
-function observeProcess(meter: Meter): () => void {
+function observeProcess(meter: Meter, resources: ResourceSampler): () => void {
   // Event-loop delay sampled every 10 ms; each collection reports the p99 since the previous one.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
-  let lastCpu = process.cpuUsage();
-  let lastAt = performance.now();
+  let last = resources.read();
+  let lastLoop = performance.eventLoopUtilization();
 
   const cpu = meter.createObservableGauge(ProcessGauges.cpuUtilization, {
-    description: 'CPU used by the process since the previous collection, in cores (1 = one core busy)',
+    description: 'CPU time since the previous collection over the wall time and the CPUs available to the process (cgroup quota, else cores)',
     unit: '1',
   });
-  const rss = meter.createObservableGauge(ProcessGauges.memoryRss, { description: 'Resident set size', unit: 'By' });
-  const lag = meter.createObservableGauge(ProcessGauges.eventLoopLag, {
-    description: 'p99 event-loop delay since the previous collection',
-    unit: 'ms',
+  const memory = meter.createObservableGauge(ProcessGauges.memoryUsage, { description: 'Resident set size', unit: 'By' });
+  const memoryShare = meter.createObservableGauge(ProcessGauges.memoryUtilization, {
+    description: 'Resident set size over the memory the process may use (cgroup limit, else the machine\'s)',
+    unit: '1',
   });
+  const delay = meter.createObservableGauge(ProcessGauges.eventLoopDelayP99, { description: 'p99 event-loop delay since the previous collection', unit: 's' });
+  const loop = meter.createObservableGauge(ProcessGauges.eventLoopUtilization, {
+    description: 'Share of the time the event loop was busy since the previous collection',
+    unit: '1',
+  });
+  const instruments = [cpu, memory, memoryShare, delay, loop];
   const batch = (observer: { observe(gauge: ObservableGauge, value: number): void }) => {
-    const now = performance.now();
-    const used = process.cpuUsage(lastCpu);
-    const elapsedMs = now - lastAt;
-    if (elapsedMs > 0) observer.observe(cpu, (used.user + used.system) / 1_000 / elapsedMs);
-    lastCpu = process.cpuUsage();
-    lastAt = now;
-    observer.observe(rss, process.memoryUsage.rss());
+    const now = resources.read();
+    const elapsedMs = now.atMs - last.atMs;
+    if (elapsedMs > 0) observer.observe(cpu, (now.cpuMs - last.cpuMs) / elapsedMs / now.cpuCores);
+    last = now;
+    observer.observe(memory, now.memoryBytes);
+    observer.observe(memoryShare, now.memoryBytes / now.memoryLimitBytes);
     // The histogram is in nanoseconds and reads 0 before its first sample.
-    observer.observe(lag, loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : 0);
+    observer.observe(delay, loopDelay.count > 0 ? loopDelay.percentile(99) / 1e9 : 0);
     loopDelay.reset();
+    const loopNow = performance.eventLoopUtilization();
+    observer.observe(loop, performance.eventLoopUtilization(loopNow, lastLoop).utilization);
+    lastLoop = loopNow;
   };
-  meter.addBatchObservableCallback(batch, [cpu, rss, lag]);
+  meter.addBatchObservableCallback(batch, instruments);
   return () => {
-    meter.removeBatchObservableCallback(batch, [cpu, rss, lag]);
+    meter.removeBatchObservableCallback(batch, instruments);
     loopDelay.disable();
   };
-}
-
-function observeOpenConnections(meter: Meter, openConnections: () => number): void {
-  meter
-    .createObservableGauge(ProcessGauges.openConnections, { description: 'Open connections' })
-    .addCallback((result) => result.observe(openConnections()));
 }
 
 function mapKeys<K extends string, V>(names: Readonly<Record<K, string>>, make: (key: K, name: string) => V): Record<K, V> {

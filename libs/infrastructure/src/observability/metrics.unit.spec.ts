@@ -13,6 +13,8 @@ import {
 } from './metrics.js';
 import { Counters, Gauges, Histograms } from './telemetry-names.js';
 
+const MIB = 1024 ** 2;
+
 /** The Prometheus line for a series, e.g. `models_uploaded_total 2`. */
 function series(text: string, name: string): string[] {
   return text.split('\n').filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`));
@@ -149,19 +151,66 @@ describe('service metrics', () => {
     ]);
   });
 
-  it('observes process CPU, memory, event-loop lag and open connections for the guardrails', async () => {
-    const metrics = start({ processMetrics: true, openConnections: () => 3 });
+  it('observes process CPU, memory and the event loop under their OpenTelemetry semantic-convention names', async () => {
+    // An injected sampler: 2 cores, 1.5 s of CPU time over 1 s of wall time, 300 of 1000 MiB.
+    const readings = [
+      { atMs: 0, cpuMs: 0, cpuCores: 2, memoryBytes: 100 * MIB, memoryLimitBytes: 1000 * MIB },
+      { atMs: 1_000, cpuMs: 1_500, cpuCores: 2, memoryBytes: 300 * MIB, memoryLimitBytes: 1000 * MIB },
+    ];
+    const metrics = start({ processMetrics: true, resources: { read: () => readings.shift() ?? { atMs: 2_000, cpuMs: 1_500, cpuCores: 2, memoryBytes: 0, memoryLimitBytes: 1 } } });
+
+    const text = await metrics.prometheusText();
+
+    const value = (name: string) => Number(series(text, name)[0]?.split(' ')[1]);
+    expect(value('process_cpu_utilization')).toBe(0.75);
+    expect(value('process_memory_usage')).toBe(300 * MIB);
+    expect(value('process_memory_utilization')).toBe(0.3);
+    expect(value('nodejs_eventloop_delay_p99')).toBeGreaterThanOrEqual(0);
+    expect(value('nodejs_eventloop_utilization')).toBeGreaterThanOrEqual(0);
+    expect(value('nodejs_eventloop_utilization')).toBeLessThanOrEqual(1);
+    expect(text).toContain('# UNIT nodejs_eventloop_delay_p99 s');
+    expect(text).toContain('# UNIT process_memory_usage By');
+  });
+
+  it('reads this process by default: real CPU time, resident memory and a positive limit', async () => {
+    const metrics = start({ processMetrics: true });
 
     await metrics.prometheusText();
     await new Promise((resolve) => setTimeout(resolve, 30));
     const text = await metrics.prometheusText();
 
     const value = (name: string) => Number(series(text, name)[0]?.split(' ')[1]);
-    expect(value('process_memory_rss')).toBeGreaterThan(10 * 1024 * 1024);
+    expect(value('process_memory_usage')).toBeGreaterThan(10 * MIB);
+    expect(value('process_memory_utilization')).toBeGreaterThan(0);
+    expect(value('process_memory_utilization')).toBeLessThan(1);
     expect(value('process_cpu_utilization')).toBeGreaterThanOrEqual(0);
-    expect(value('process_event_loop_lag')).toBeGreaterThanOrEqual(0);
-    expect(series(text, 'process_open_connections')).toEqual(['process_open_connections 3']);
-    expect(text).toContain('# UNIT process_event_loop_lag ms');
+  });
+
+  it('counts open connections per connection type, summing sources of one type, until a source stops', async () => {
+    const metrics = start();
+    expect(await metrics.prometheusText()).not.toContain('process_open_connections');
+
+    metrics.observeConnections('nats', () => 1);
+    const stopHttp = metrics.observeConnections('http', () => 3);
+    metrics.observeConnections('http', () => 2);
+    expect(series(await metrics.prometheusText(), 'process_open_connections').sort()).toEqual([
+      'process_open_connections{connection_type="http"} 5',
+      'process_open_connections{connection_type="nats"} 1',
+    ]);
+
+    stopHttp();
+    expect(series(await metrics.prometheusText(), 'process_open_connections')).toContain('process_open_connections{connection_type="http"} 2');
+  });
+
+  it('leaves out a connection count that fails, says why, and serves the others', async () => {
+    const metrics = start();
+    metrics.observeConnections('postgresql', () => {
+      throw new Error('pool ended');
+    });
+    metrics.observeConnections('nats', () => 1);
+
+    expect(series(await metrics.prometheusText(), 'process_open_connections')).toEqual(['process_open_connections{connection_type="nats"} 1']);
+    expect(warnings).toEqual([{ message: 'connection count failed', fields: { type: 'postgresql', error: 'pool ended' } }]);
   });
 
   it('leaves the process figures out when asked to', async () => {

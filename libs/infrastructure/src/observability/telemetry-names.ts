@@ -52,14 +52,38 @@ export const Gauges = {
 } as const;
 export type GaugeKey = keyof typeof Gauges;
 
-/** Process figures for the guardrails (issue 8). */
+/**
+ * Process figures for the guardrails (issue 8), named as the OpenTelemetry semantic conventions
+ * name them (process and Node.js runtime metrics), but for open connections, which they do not cover.
+ */
 export const ProcessGauges = {
-  /** Share of one CPU core used since the previous collection, 0..n (n cores). */
+  /** CPU time since the previous collection over the wall time and the CPUs available to the process (cgroup quota, else cores): 0..1. */
   cpuUtilization: 'process.cpu.utilization',
   /** Resident set size, bytes. */
-  memoryRss: 'process.memory.rss',
-  /** p99 event-loop delay since the previous collection, milliseconds. */
-  eventLoopLag: 'process.event_loop.lag',
-  /** Open connections (HTTP sockets, NATS...), as counted by the registered callback. */
+  memoryUsage: 'process.memory.usage',
+  /** Resident set size over the memory the process may use (cgroup limit, else the machine's): 0..1. */
+  memoryUtilization: 'process.memory.utilization',
+  /** p99 event-loop delay since the previous collection, seconds. */
+  eventLoopDelayP99: 'nodejs.eventloop.delay.p99',
+  /** Share of the time the event loop was busy since the previous collection: 0..1. */
+  eventLoopUtilization: 'nodejs.eventloop.utilization',
+  /** Open connections, one series per `connection.type` (`nats`, `http`, `postgresql`). */
   openConnections: 'process.open_connections',
+} as const;
+
+/** Attribute of `process.open_connections` (`connection_type` in Prometheus form). */
+export const CONNECTION_TYPE_ATTRIBUTE = 'connection.type';
+
+/** The distributor's guardrails: whether it is saturated, and how much of its rollout rate it uses. */
+export const GuardrailGauges = {
+  /** 1 while the distributor is saturated (CPU or memory over its limit), else 0. */
+  saturated: 'distributor.saturated',
+  /** Share of the normal request allowance the distributor uses now: 1 = full rate. */
+  throttle: 'distributor.throttle',
+} as const;
+
+/** Device affinity (issue 8): how the devices spread over the distributor instances. */
+export const AffinityGauges = {
+  /** Devices this distributor instance has sent commands to since it started. */
+  devicesDriven: 'distributor.devices.driven',
 } as const;

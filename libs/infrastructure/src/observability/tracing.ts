@@ -251,3 +251,66 @@ export function modelAttributes(model: ModelSpanAttributes): Attributes {
   if (model.checksum !== undefined) attributes[SpanAttributes.modelChecksum] = model.checksum;
   return attributes;
 }
+
+/**
+ * Runs `fn` in a span continuing the trace `traceparent` names, linked to the span active now:
+ * for work caused by two things, e.g. a distribution created by an operator's request (the link)
+ * for a model whose upload and validation trace it continues (the parent), so that one trace
+ * reads upload → validate → distribute → activate. Without a valid `traceparent` it is a plain
+ * child of the active span.
+ */
+export function withLinkedParent<T>(
+  traceparent: string | undefined,
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => T | Promise<T>,
+  options: SpanOptions = {},
+): Promise<T> {
+  const parent = trace.getSpanContext(remoteContext(traceparent));
+  if (parent === undefined || !trace.isSpanContextValid(parent)) return withSpan(name, attributes, fn, options);
+  const caller = trace.getSpanContext(context.active());
+  const links = caller !== undefined && trace.isSpanContextValid(caller) ? [{ context: caller }] : [];
+  return context.with(trace.setSpanContext(ROOT_CONTEXT, parent), () =>
+    withSpan(name, attributes, fn, { ...options, links: [...(options.links ?? []), ...links] }));
+}
+
+/**
+ * Like `withRemoteParent`, but the span is kept (ended, hence exported) only when `keep(result)`
+ * says the work did something, or when it threw. For work polled often that mostly finds nothing
+ * to do (the distributor advances each distribution every tick): a span per poll would drown the
+ * trace. A span that is not ended is never exported.
+ */
+export function withRemoteParentIf<T>(
+  traceparent: string | undefined,
+  name: string,
+  attributes: Attributes,
+  fn: () => Promise<T>,
+  keep: (result: T) => boolean,
+): Promise<T> {
+  const parent = remoteContext(traceparent);
+  const span = tracer().startSpan(name, { kind: SpanKind.INTERNAL, attributes }, parent);
+  return context.with(trace.setSpan(parent, span), fn).then(
+    (result) => {
+      if (keep(result)) {
+        span.setStatus({ code: SpanStatusCode.OK });
+        span.end();
+      }
+      return result;
+    },
+    (error: unknown) => {
+      span.recordException(error instanceof Error ? error : String(error));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+      span.end();
+      throw error;
+    },
+  );
+}
+
+/**
+ * Runs `fn` with the span `traceparent` names as the active (remote) one, so that the messages `fn`
+ * sends carry it: how a reactor sends on the trace recorded with the event it reacts to. A missing
+ * or invalid `traceparent` runs `fn` in the root context.
+ */
+export function inTraceOf<T>(traceparent: string | undefined, fn: () => T): T {
+  return context.with(remoteContext(traceparent), fn);
+}

@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../event-store/event-store.contract.js';
-import type { StoredEvent } from '../event-store/event-store.port.js';
+import type { NewEvent, StoredEvent } from '../event-store/event-store.port.js';
+import type { SqlDatabase } from '../read-model/sql-database.js';
 import { JetStreamEventStore } from '../event-store/jetstream-event-store.js';
 import { openTestPglite, testDatabases, type TestDatabase } from '../read-model/testing/test-databases.js';
 import { startNatsServer, type NatsServer } from '../testing/nats-server.js';
@@ -40,6 +41,31 @@ async function appendCommits(prefix: string, commits: number): Promise<{ events:
     last = result.position;
   }
   return { events, last };
+}
+
+/** Appends one commit per entry, each holding events of the given types; returns their positions. */
+async function appendTyped(prefix: string, commits: readonly (readonly string[])[]): Promise<bigint[]> {
+  const positions: bigint[] = [];
+  for (const [i, types] of commits.entries()) {
+    const events: NewEvent[] = types.map((type, n) => ({ type, data: { i, n } }));
+    positions.push((await store.append(`${prefix}.${i % 3}`, events, 'any')).position);
+  }
+  return positions;
+}
+
+/** The database, counting the transactions started on it. */
+function countingTransactions(db: SqlDatabase): { db: SqlDatabase; transactions: () => number } {
+  let transactions = 0;
+  const counted: SqlDatabase = {
+    query: (sql, params) => db.query(sql, params),
+    exec: (sql) => db.exec(sql),
+    close: () => db.close(),
+    transaction: (fn) => {
+      transactions++;
+      return db.transaction(fn);
+    },
+  };
+  return { db: counted, transactions: () => transactions };
 }
 
 describe.each(testDatabases)('ProjectionRunner on %s', (_label, open) => {
@@ -127,6 +153,97 @@ describe.each(testDatabases)('ProjectionRunner on %s', (_label, open) => {
 
     await Promise.all(replicas.map((r) => r.waitForPosition(last, 15_000)));
     expect(await readCounts(database.db, name)).toEqual({ total: events, rows: events, duplicates: 0 });
+  });
+
+  it('applies the commits waiting at start in transactions of at most batchSize commits, each once', async () => {
+    const { name, prefix } = scope();
+    const positions = await appendTyped(prefix, Array.from({ length: 60 }, () => ['Counted']));
+    const counted = countingTransactions(database.db);
+    const projection = new ProjectionRunner({ store, db: counted.db, projection: countingProjection({ name, streamPrefix: prefix }), batchSize: 25 });
+    runners.push(projection);
+    await projection.start();
+    const started = counted.transactions();
+
+    await projection.waitForPosition(positions[59], 15_000);
+    expect(await readCounts(database.db, name)).toEqual({ total: 60, rows: 60, duplicates: 0 });
+    // The projection catches up on every commit stored so far (other tests' too): one transaction each without batches.
+    expect(counted.transactions() - started).toBeLessThan(Number(positions[59]) / 2);
+  });
+
+  it('skips commits without a handled event type, without a transaction, and still stores its checkpoint', async () => {
+    const { name, prefix } = scope();
+    const counted = countingTransactions(database.db);
+    const projection = new ProjectionRunner({
+      store,
+      db: counted.db,
+      projection: countingProjection({ name, streamPrefix: prefix, eventTypes: ['DeviceRegistered'] }),
+      checkpointIntervalMs: 20,
+    });
+    runners.push(projection);
+    await projection.start();
+    // Catch up first: earlier tests stored commits this projection handles.
+    const [head] = await appendTyped(`${prefix}-head`, [['Counted']]);
+    await projection.waitForPosition(head, 15_000);
+    const started = counted.transactions();
+
+    const ignored = (await appendTyped(prefix, [['Counted', 'DeviceRegistered'], ['Counted'], ['DeviceCameOnline'], ['Counted', 'Counted']])).slice(1);
+    await projection.waitForPosition(ignored[2], 15_000);
+    expect(await readCounts(database.db, name)).toEqual({ total: 2, rows: 2, duplicates: 0 });
+    expect(counted.transactions() - started).toBe(1);
+    await waitFor(async () => {
+      const { rows } = await database.db.query<{ position: number }>(`SELECT position FROM ${CHECKPOINTS_TABLE} WHERE name = $1`, [name]);
+      return BigInt(rows[0].position) === ignored[2];
+    }, 'the checkpoint past the skipped commits to be stored');
+  });
+
+  it('stores the checkpoint reached by skipping when stopped, and skips those commits again after a restart', async () => {
+    const { name, prefix } = scope();
+    const projection = () => countingProjection({ name, streamPrefix: prefix, eventTypes: ['DeviceRegistered'] });
+    const before = runner({ projection: projection(), checkpointIntervalMs: 60_000 });
+    await before.start();
+    const [, skipped] = await appendTyped(prefix, [['DeviceRegistered'], ['Counted']]);
+    await before.waitForPosition(skipped, 15_000);
+    await before.stop();
+
+    const after = runner({ projection: projection() });
+    await after.start();
+    expect(after.position).toBeGreaterThanOrEqual(skipped);
+    const [, registered] = await appendTyped(prefix, [['Counted'], ['DeviceRegistered']]);
+    await after.waitForPosition(registered, 15_000);
+    expect(await readCounts(database.db, name)).toEqual({ total: 2, rows: 2, duplicates: 0 });
+  });
+
+  it('applies the commits before a failing one in its batch and reports the failing commit by position', async () => {
+    const { name, prefix } = scope();
+    const positions = await appendTyped(prefix, Array.from({ length: 10 }, () => ['Counted']));
+    const poison = positions[6];
+    const failures: { error: ProjectionError; position: bigint }[] = [];
+    let attempts = 2;
+    const projection = runner({
+      projection: countingProjection({
+        name,
+        streamPrefix: prefix,
+        beforeApply: (events) => {
+          if (events[0].position === poison && attempts-- > 0) throw new Error('poison');
+        },
+      }),
+      retryDelayMs: 50,
+      onError: (error) => failures.push({ error, position: projection.position }),
+    });
+    await projection.start();
+
+    await projection.waitForPosition(positions[9], 15_000);
+    expect(failures.map(({ error }) => error.position)).toEqual([poison, poison]);
+    expect(failures[0].error.message).toMatch(`apply failed for the commit at position ${poison} (${prefix}`);
+    // Reported once the commits before the poison one were applied.
+    expect(failures.map(({ position }) => position)).toEqual([positions[5], positions[5]]);
+    expect(await readCounts(database.db, name)).toEqual({ total: 10, rows: 10, duplicates: 0 });
+  });
+
+  it('refuses a batchSize below 1, naming the projection', () => {
+    expect(() => new ProjectionRunner({ store, db: database.db, projection: countingProjection({ name: 'sized', streamPrefix: 'x' }), batchSize: 0 })).toThrow(
+      'projection sized: batchSize must be an integer >= 1, got 0',
+    );
   });
 
   it('rejects waitForPosition with ProjectionTimeoutError when the position is not reached in time', async () => {

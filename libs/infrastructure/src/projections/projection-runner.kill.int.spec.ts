@@ -46,13 +46,13 @@ describe('ProjectionRunner - process killed mid-stream', () => {
     }
 
     child = spawn(process.execPath, [join(compiled.root, 'projections', 'testing', 'kill-child.mjs')], {
-      env: { ...process.env, NATS_URL: server.url, PG_URL: TEST_POSTGRES_URL, PG_SCHEMA: database.schema, PROJECTION_NAME: name, STREAM_PREFIX: prefix, APPLY_DELAY_MS: '20' },
+      env: { ...process.env, NATS_URL: server.url, PG_URL: TEST_POSTGRES_URL, PG_SCHEMA: database.schema, PROJECTION_NAME: name, STREAM_PREFIX: prefix, APPLY_DELAY_MS: '20', BATCH_SIZE: '5' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<void>((resolve) => child?.once('exit', () => resolve()));
-    // Kill it once it has made progress but (with 20 ms per commit) long before the end.
+    // Kill it once it has made progress but (with 20 ms per commit, 5 commits per transaction) long before the end.
     await waitFor(async () => {
       if (child?.exitCode !== null) throw new Error(`the runner process exited early: ${stderr}`);
       return (await checkpoint(name)) >= last / 6n;

@@ -24,6 +24,11 @@ const types = {
 export class PgDatabase implements SqlDatabase {
   private constructor(private readonly pool: pg.Pool) {}
 
+  /** Connections the pool holds open (idle or busy), for `process.open_connections`. */
+  get openConnections(): number {
+    return this.pool.totalCount;
+  }
+
   /** Opens a pool and checks the database answers (creating the schema if one is given). */
   static async connect(options: PgDatabaseOptions): Promise<PgDatabase> {
     const { schema } = options;

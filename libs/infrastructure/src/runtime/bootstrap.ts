@@ -2,12 +2,15 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { connect } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { LocalFileArtifactStore, S3ArtifactStore, type ArtifactStore } from '../artifact-store/index.js';
-import { ConfigValueError, defineConfig, loadConfig, str, url, type Config } from '../config/index.js';
-import { JetStreamEventStore } from '../event-store/index.js';
-import { MessageBus } from '../messaging/index.js';
+import { ConfigError, ConfigValueError, defineConfig, loadConfig, oneOf, readConfigFile, str, url, type Config } from '../config/index.js';
+import { EventStoreDbEventStore, JetStreamEventStore, type EventStore } from '../event-store/index.js';
+import { MessageBus, natsTlsFromEnv } from '../messaging/index.js';
 import { PgDatabase, PgliteDatabase, type SqlDatabase } from '../read-model/index.js';
+import {
+  countHttpConnections, natsConnectionCount, otelBusOptions, Readiness, serveMetrics, startMetrics, startTracing, type MetricsServer,
+} from '../observability/index.js';
 import { consoleLogger, type ServiceRuntime } from './service-runtime.js';
 
 export const serviceRuntimeConfig = defineConfig({
@@ -20,7 +23,37 @@ export const serviceRuntimeConfig = defineConfig({
   s3Endpoint: { env: 'HOTSWAP_S3_ENDPOINT', optional: true, parse: url, description: 'endpoint of an S3-compatible server such as MinIO (http://minio:9000); AWS S3 when unset' },
   s3Region: { env: 'HOTSWAP_S3_REGION', default: 'us-east-1', parse: str, description: 'S3 region' },
   s3Prefix: { env: 'HOTSWAP_S3_PREFIX', default: '', parse: str, description: 'key prefix inside the bucket, e.g. hotswap/' },
+  natsCreds: { env: 'NATS_CREDS', optional: true, parse: natsCredsFile, description: 'path of a NATS .creds file (user JWT + seed) for an operator-mode server' },
+  natsUser: { env: 'NATS_USER', optional: true, parse: str, description: 'NATS user name (with NATS_PASS)' },
+  natsPass: { env: 'NATS_PASS', optional: true, secret: true, parse: str, description: 'NATS password' },
+  natsToken: { env: 'NATS_TOKEN', optional: true, secret: true, parse: str, description: 'NATS token' },
+  eventStore: { env: 'HOTSWAP_EVENT_STORE', default: 'jetstream', parse: oneOf(['jetstream', 'eventstoredb'] as const), description: 'the event store: NATS JetStream (the stream HOTSWAP_EVENTS) or EventStoreDB (EVENTSTOREDB_URL)' },
+  eventStoreDbUrl: { env: 'EVENTSTOREDB_URL', optional: true, secret: true, parse: str, description: 'EventStoreDB connection string (esdb://eventstore:2113?tls=false); needed with HOTSWAP_EVENT_STORE=eventstoredb' },
+  metricsPort: { env: 'METRICS_PORT', optional: true, parse: port, description: 'port of the GET /metrics and GET /readyz server of a NATS-only service (none when unset; the gateway serves /metrics on its own port)' },
 });
+
+function natsCredsFile(path: string): string {
+  const text = readConfigFile(path, 'the credentials file');
+  if (!text.includes('-----BEGIN NATS USER JWT-----')) throw new ConfigValueError(`${path} is not a NATS .creds file (no user JWT in it)`);
+  return text;
+}
+
+/** How the service authenticates to NATS: a .creds file, a user and password, a token, or not at all. */
+export function natsAuthFromConfig(config: Config<typeof serviceRuntimeConfig>): Pick<ConnectionOptions, 'authenticator' | 'user' | 'pass' | 'token'> {
+  const given = [config.natsCreds !== undefined && 'NATS_CREDS', config.natsUser !== undefined && 'NATS_USER', config.natsToken !== undefined && 'NATS_TOKEN'].filter(Boolean);
+  if (given.length > 1) throw new ConfigError([{ env: given.join(', '), problem: 'set one way to authenticate to NATS, not several' }]);
+  if (config.natsPass !== undefined && config.natsUser === undefined) throw new ConfigError([{ env: 'NATS_PASS', problem: 'needs NATS_USER' }]);
+  if (config.natsCreds !== undefined) return { authenticator: credsAuthenticator(new TextEncoder().encode(config.natsCreds)) };
+  if (config.natsUser !== undefined) return { user: config.natsUser, ...(config.natsPass !== undefined ? { pass: config.natsPass } : {}) };
+  if (config.natsToken !== undefined) return { token: config.natsToken };
+  return {};
+}
+
+function port(raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65_535) throw new ConfigValueError(`must be a port number (0-65535), got ${JSON.stringify(raw)}`);
+  return value;
+}
 
 function encryptionKey(raw: string): Buffer {
   const key = Buffer.from(raw.trim(), 'base64');
@@ -46,8 +79,31 @@ export function artifactStoreFromConfig(config: Config<typeof serviceRuntimeConf
   });
 }
 
+/**
+ * Opens the event store the configuration asks for, once NATS is connected. Every service of one
+ * deployment must name the same one: they share the event stream through it. Configuration
+ * problems throw here, before anything is connected.
+ */
+export function eventStoreFromConfig(config: Config<typeof serviceRuntimeConfig>): (nats: NatsConnection) => Promise<EventStore> {
+  if (config.eventStore === 'jetstream') return (nats) => JetStreamEventStore.fromConnection(nats);
+  const connectionString = config.eventStoreDbUrl;
+  if (connectionString === undefined) {
+    throw new ConfigError([{ env: 'EVENTSTOREDB_URL', problem: 'is required with HOTSWAP_EVENT_STORE=eventstoredb (e.g. esdb://eventstore:2113?tls=false)' }]);
+  }
+  let store: EventStoreDbEventStore;
+  try {
+    // The client connects on first use: parsing the string is all that can fail here.
+    store = EventStoreDbEventStore.connect(connectionString);
+  } catch (cause) {
+    throw new ConfigError([{ env: 'EVENTSTOREDB_URL', problem: `is not an EventStoreDB connection string: ${(cause as Error).message}` }]);
+  }
+  return async () => store;
+}
+
 export interface StartedRuntime {
   readonly runtime: ServiceRuntime;
+  /** `GET /metrics` of the `METRICS_PORT` server (`/readyz` beside it), when one is served. */
+  readonly metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -57,28 +113,57 @@ export interface StartedRuntime {
  */
 export async function serviceRuntimeFromEnv(service: string, env: NodeJS.ProcessEnv = process.env): Promise<StartedRuntime> {
   const config = loadConfig(serviceRuntimeConfig, env);
+  const openEventStore = eventStoreFromConfig(config);
+  const auth = natsAuthFromConfig(config);
+  const tls = natsTlsFromEnv(env);
   const schema = service.replace(/-/g, '_');
   if (!config.databaseUrl) await mkdir(join(config.dataDir, service), { recursive: true });
   const db: SqlDatabase = config.databaseUrl
     ? await PgDatabase.connect({ connectionString: config.databaseUrl, schema })
     : await PgliteDatabase.open({ dataDir: join(config.dataDir, service, 'pglite') });
-  const nats = await connect({ servers: config.natsUrl.split(','), name: `hotswap-${service}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  const nats = await connect({
+    servers: config.natsUrl.split(','), name: `hotswap-${service}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...(tls ? { tls } : {}), ...auth,
+  }).catch(async (error: unknown) => {
+    // Refused (credentials) or unreachable: nothing of this runtime may stay open.
+    await db.close();
+    throw error;
+  });
   const logger = consoleLogger(service);
+  // One tracer and one metrics handle per process: this service is the process.
+  const tracing = startTracing({ serviceName: service, env });
+  const metrics = startMetrics({ serviceName: service, logger });
+  metrics.observeConnections('nats', natsConnectionCount(nats));
+  if (db instanceof PgDatabase) metrics.observeConnections('postgresql', () => db.openConnections);
+  // What makes the service unready (e.g. a saturated distributor), served at GET /readyz next to /metrics.
+  const readiness = new Readiness();
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsPort !== undefined) {
+    metricsServer = await serveMetrics(metrics, config.metricsPort, '0.0.0.0', {
+      readiness, onServer: (server) => metrics.observeConnections('http', countHttpConnections(server)),
+    });
+    logger.info('serving metrics', { url: metricsServer.url });
+  }
   const runtime: ServiceRuntime = {
     nats,
-    bus: new MessageBus(nats, { logger }),
-    eventStore: await JetStreamEventStore.fromConnection(nats),
+    bus: new MessageBus(nats, { ...otelBusOptions, logger }),
+    eventStore: await openEventStore(nats),
     db,
     artifacts: artifactStoreFromConfig(config),
     clock: () => new Date(),
     logger,
+    metrics,
+    readiness,
   };
   return {
     runtime,
+    ...(metricsServer !== undefined ? { metricsUrl: metricsServer.url } : {}),
     close: async () => {
       await runtime.eventStore.close();
       await nats.drain();
       await db.close();
+      await metricsServer?.close();
+      await metrics.shutdown();
+      await tracing.shutdown();
     },
   };
 }

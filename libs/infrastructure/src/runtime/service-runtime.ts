@@ -3,6 +3,7 @@ import type { ArtifactStore } from '../artifact-store/index.js';
 import type { EventStore } from '../event-store/index.js';
 import type { MessageBus } from '../messaging/index.js';
 import type { SqlDatabase } from '../read-model/index.js';
+import { createLogger, type Readiness, type ServiceMetrics } from '../observability/index.js';
 
 export interface RuntimeLogger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -26,17 +27,25 @@ export interface ServiceRuntime {
   readonly artifacts: ArtifactStore;
   readonly clock: Clock;
   readonly logger: RuntimeLogger;
+  /**
+   * Where the service records the spec's counters and histograms and registers its gauges; the
+   * composition root creates it (one per process: the embedded control plane shares one with the
+   * gateway's `/metrics`). Absent in tests that do not look at metrics.
+   */
+  readonly metrics?: ServiceMetrics;
+  /**
+   * Checks behind the service's `GET /readyz` (on its `METRICS_PORT` server), e.g. the distributor's
+   * saturation. Absent where nothing serves them (the embedded default, most tests).
+   */
+  readonly readiness?: Readiness;
 }
 
 /** Nest injection token of the `ServiceRuntime`. */
 export const SERVICE_RUNTIME = Symbol.for('hotswap.service-runtime');
 
-export const consoleLogger = (service: string, quiet = false): RuntimeLogger => {
-  const line = (level: string, message: string, fields?: Record<string, unknown>) =>
-    `${new Date().toISOString()} ${level} [${service}] ${message}${fields && Object.keys(fields).length ? ' ' + JSON.stringify(fields) : ''}`;
-  return {
-    info: (m, f) => { if (!quiet) console.log(line('INFO', m, f)); },
-    warn: (m, f) => console.warn(line('WARN', m, f)),
-    error: (m, f) => console.error(line('ERROR', m, f)),
-  };
-};
+/**
+ * The service's structured logger: JSON lines (pino) with `service`, level, `trace_id` and
+ * `span_id` of the active span. `quiet` writes only warnings and errors.
+ */
+export const consoleLogger = (service: string, quiet = false): RuntimeLogger =>
+  createLogger(service, quiet ? { level: 'warn' } : {});

@@ -42,9 +42,45 @@ export function generateSigningKeyPair(): SigningKeyPair {
   };
 }
 
-/** Checks a pinned key at start-up. @throws InvalidSigningKeyError when it is not an Ed25519 public key. */
+/**
+ * Checks the pinned key(s) at start-up: one PEM block, or a bundle of several while keys rotate.
+ * @throws InvalidSigningKeyError when one of them is not an Ed25519 public key.
+ */
 export function assertManifestPublicKey(publicKeyPem: string): void {
-  ed25519Key(publicKeyPem, 'public');
+  pinnedPublicKeys(publicKeyPem);
+}
+
+const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?-----END [A-Z0-9 ]+-----/g;
+
+/**
+ * The Ed25519 public keys pinned in `pem`: one PEM block, or several concatenated (a bundle, like
+ * a CA bundle). A device pinning the old and the new key accepts manifests signed with either, so
+ * the signing key can rotate without a window in which devices refuse every release.
+ * @throws InvalidSigningKeyError naming the block that is not an Ed25519 public key
+ */
+export function pinnedPublicKeys(pem: string): readonly KeyObject[] {
+  // Each key is parsed once (ed25519Key keeps public keys); splitting the text is all that repeats.
+  // No block at all: parsed whole, so the error says it is not a PEM key.
+  const blocks = pem.match(PEM_BLOCK) ?? [pem];
+  return blocks.map((block, index) => {
+    try {
+      return ed25519Key(block, 'public');
+    } catch (err) {
+      if (blocks.length === 1 || !(err instanceof InvalidSigningKeyError)) throw err;
+      throw new InvalidSigningKeyError(`pinned key ${index + 1} of ${blocks.length}: ${err.message}`, { cause: err.cause });
+    }
+  });
+}
+
+/** Whether `signature` over `data` verifies under one of the pinned keys. */
+export function verifiesUnderPinnedKey(data: Buffer, signature: string, keys: readonly KeyObject[]): boolean {
+  const sig = Buffer.from(signature, 'base64');
+  return sig.length === ED25519_SIGNATURE_BYTES && keys.some((key) => verify(null, data, key, sig));
+}
+
+/** How a signature failure reads: against the one pinned key, or any of several. */
+export function pinnedKeysPhrase(keys: readonly KeyObject[]): string {
+  return keys.length === 1 ? 'the pinned public key' : `any of the ${keys.length} pinned public keys`;
 }
 
 /** @throws InvalidSigningKeyError when `privateKeyPem` is not an Ed25519 private key. */
@@ -56,16 +92,16 @@ export function signManifest(manifest: ReleaseManifest, privateKeyPem: string): 
 
 /**
  * Checks shape, then signature, then expiry (a forged manifest is reported as forged, whatever its
- * dates say). Never throws for a bad manifest; throws InvalidSigningKeyError for a bad key.
+ * dates say). `publicKeyPem` may be a bundle of pinned keys (`pinnedPublicKeys`). Never throws for
+ * a bad manifest; throws InvalidSigningKeyError for a bad key.
  */
 export function verifyManifest(signed: unknown, publicKeyPem: string, options: VerifyManifestOptions): ManifestVerdict {
-  const key = ed25519Key(publicKeyPem, 'public');
+  const keys = pinnedPublicKeys(publicKeyPem);
   const problem = shapeProblem(signed);
   if (problem !== undefined) return { ok: false, reason: 'malformed', message: `malformed manifest: ${problem}` };
   const { manifest, signature } = signed as SignedManifest;
-  const sig = Buffer.from(signature, 'base64');
-  if (sig.length !== ED25519_SIGNATURE_BYTES || !verify(null, Buffer.from(canonicalManifest(manifest)), key, sig)) {
-    return { ok: false, reason: 'bad-signature', message: 'manifest signature does not verify against the pinned public key' };
+  if (!verifiesUnderPinnedKey(Buffer.from(canonicalManifest(manifest)), signature, keys)) {
+    return { ok: false, reason: 'bad-signature', message: `manifest signature does not verify against ${pinnedKeysPhrase(keys)}` };
   }
   if (options.now.getTime() >= Date.parse(manifest.expiresAt)) {
     return { ok: false, reason: 'expired', message: `manifest expired at ${manifest.expiresAt}` };
@@ -79,8 +115,28 @@ function shapeProblem(signed: unknown): string | undefined {
   return errors.length === 0 ? undefined : formatValidationErrors(errors);
 }
 
+/**
+ * Parsed public keys by PEM. A device verifies every command against the keys it pins, and the
+ * fleet simulator runs thousands of devices on one key: parsing it per command was the largest
+ * single item in a swap's synchronous stretch. Public keys only; a few at most (rotation).
+ */
+const publicKeys = new Map<string, KeyObject>();
+const MAX_CACHED_PUBLIC_KEYS = 16;
+
 /** The Ed25519 key in `pem`. @throws InvalidSigningKeyError */
 export function ed25519Key(pem: string, kind: 'public' | 'private'): KeyObject {
+  if (kind === 'public') {
+    const cached = publicKeys.get(pem);
+    if (cached !== undefined) return cached;
+    const key = parseEd25519Key(pem, kind);
+    if (publicKeys.size >= MAX_CACHED_PUBLIC_KEYS) publicKeys.clear();
+    publicKeys.set(pem, key);
+    return key;
+  }
+  return parseEd25519Key(pem, kind);
+}
+
+function parseEd25519Key(pem: string, kind: 'public' | 'private'): KeyObject {
   let key: KeyObject;
   try {
     key = kind === 'public' ? createPublicKey(pem) : createPrivateKey(pem);

@@ -1,7 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { generateKeyPairSync } from 'node:crypto';
 import type { ReleaseManifest } from '@hotswap/contracts';
-import { assertManifestPublicKey, generateSigningKeyPair, InvalidSigningKeyError, signManifest, verifyManifest } from './manifest-signing.js';
+import { assertManifestPublicKey, ed25519Key, generateSigningKeyPair, InvalidSigningKeyError, signManifest, verifyManifest } from './manifest-signing.js';
 
 const keys = generateSigningKeyPair();
 const now = new Date('2030-01-01T12:00:00.000Z');
@@ -96,6 +96,36 @@ describe('manifest signing', () => {
     expect(() => verifyManifest(signed, rsa, { now })).toThrow('the public key is rsa, expected ed25519');
     expect(() => assertManifestPublicKey(rsa)).toThrow(InvalidSigningKeyError);
     expect(() => assertManifestPublicKey(keys.publicKeyPem)).not.toThrow();
+  });
+
+  it('parses a pinned public key once, however many manifests it verifies, and still refuses a bad key every time', () => {
+    const first = ed25519Key(keys.publicKeyPem, 'public');
+    expect(ed25519Key(keys.publicKeyPem, 'public')).toBe(first);
+    expect(verifyManifest(signManifest(manifest, keys.privateKeyPem), keys.publicKeyPem, { now })).toEqual({ ok: true });
+    const other = generateSigningKeyPair();
+    expect(ed25519Key(other.publicKeyPem, 'public')).not.toBe(first);
+    for (let i = 0; i < 2; i++) expect(() => ed25519Key('not a key', 'public')).toThrow(InvalidSigningKeyError);
+    // Private keys are never kept.
+    expect(ed25519Key(keys.privateKeyPem, 'private')).not.toBe(ed25519Key(keys.privateKeyPem, 'private'));
+  });
+
+  it('accepts a manifest signed with any key of a pinned bundle (old and new while the signing key rotates), and no other', () => {
+    const next = generateSigningKeyPair();
+    const bundle = `${keys.publicKeyPem}\n${next.publicKeyPem}`;
+    expect(verifyManifest(signManifest(manifest, keys.privateKeyPem), bundle, { now })).toEqual({ ok: true });
+    expect(verifyManifest(signManifest(manifest, next.privateKeyPem), bundle, { now })).toEqual({ ok: true });
+    expect(verifyManifest(signManifest(manifest, generateSigningKeyPair().privateKeyPem), bundle, { now })).toEqual({
+      ok: false, reason: 'bad-signature', message: 'manifest signature does not verify against any of the 2 pinned public keys',
+    });
+    // The old key dropped from the bundle: what it signs is refused from then on.
+    expect(verifyManifest(signManifest(manifest, keys.privateKeyPem), next.publicKeyPem, { now })).toMatchObject({ ok: false, reason: 'bad-signature' });
+  });
+
+  it('refuses a bundle with a key that is not Ed25519, naming which one', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(() => assertManifestPublicKey(`${keys.publicKeyPem}${rsa}`)).toThrow('pinned key 2 of 2: the public key is rsa, expected ed25519');
+    expect(() => assertManifestPublicKey(`${keys.publicKeyPem}-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n`))
+      .toThrow('pinned key 2 of 2: the public key is not a valid PEM key');
   });
 
   it('keeps the cause of an unreadable key', () => {

@@ -34,6 +34,15 @@ describe('rollback instruction signing', () => {
     expect(verifyRollback(tampered, keys.publicKeyPem, { now })).toMatchObject({ ok: false, reason: 'bad-signature' });
   });
 
+  it('accepts an instruction signed with any key of a pinned bundle, and no other', () => {
+    const next = generateSigningKeyPair();
+    const bundle = `${keys.publicKeyPem}${next.publicKeyPem}`;
+    expect(verifyRollback(signRollback(instruction, next.privateKeyPem), bundle, { now })).toEqual({ ok: true });
+    expect(verifyRollback(signRollback(instruction, generateSigningKeyPair().privateKeyPem), bundle, { now })).toEqual({
+      ok: false, reason: 'bad-signature', message: 'rollback instruction signature does not verify against any of the 2 pinned public keys',
+    });
+  });
+
   it('refuses an instruction signed with another key, an expired one, and malformed ones', () => {
     const other = signRollback(instruction, generateSigningKeyPair().privateKeyPem);
     expect(verifyRollback(other, keys.publicKeyPem, { now })).toEqual({

@@ -2,3 +2,4 @@
 export * from './nats-server.js';
 export * from '../sample-models/onnx-models.js';
 export * from './test-runtime.js';
+export * from './eventually.js';

@@ -3,10 +3,12 @@
  * JetStream store directory, killed and restarted on the same port and directory for outage tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 
 export interface NatsServerOptions {
   /** Enable JetStream (`-js`). Default true. */
@@ -120,6 +122,91 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       await launch();
     },
   };
+}
+
+export interface NatsCluster {
+  /** One per node, in start order: each can be stopped, killed or restarted on its own. */
+  readonly nodes: readonly NatsServer[];
+  /** Every node's client URL, comma-separated, as NATS_URL takes them. */
+  readonly url: string;
+  /** Stops every node and removes their store dirs. */
+  stop(): Promise<void>;
+}
+
+export interface NatsClusterOptions {
+  /** How long to wait for JetStream to elect its meta leader once every node runs, in ms. Default 30000. */
+  readonly readyTimeoutMs?: number;
+}
+
+/**
+ * A `size`-node nats-server cluster on loopback with JetStream (distinct server names and store
+ * dirs, full-mesh routes), for tests of replicated streams and services spread over nodes.
+ * Resolves once JetStream answers: its meta group has a leader, so R`size` streams can be created.
+ */
+export async function startNatsCluster(size = 3, options: NatsClusterOptions = {}): Promise<NatsCluster> {
+  if (!Number.isInteger(size) || size < 2) throw new RangeError(`a cluster needs at least 2 nodes, got ${size}`);
+  const configDir = await mkdtemp(join(tmpdir(), 'hotswap-nats-cluster-'));
+  const routePorts = await distinctFreePorts(size);
+  const nodes: NatsServer[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((node) => node.stop()));
+    await rm(configDir, { recursive: true, force: true });
+  };
+  try {
+    const configs = await Promise.all(routePorts.map(async (routePort, i) => {
+      const file = join(configDir, `n${i + 1}.conf`);
+      const routes = routePorts.filter((p) => p !== routePort).map((p) => `"nats-route://127.0.0.1:${p}"`);
+      await writeFile(file, [
+        `server_name: "n${i + 1}"`,
+        'cluster {',
+        '  name: "hotswap-test"',
+        `  listen: "127.0.0.1:${routePort}"`,
+        `  routes: [${routes.join(', ')}]`,
+        '}',
+        '',
+      ].join('\n'));
+      return file;
+    }));
+    const ports = await distinctFreePorts(size, new Set(routePorts));
+    const started = await Promise.allSettled(configs.map((config, i) => startNatsServer({ config, port: ports[i] })));
+    for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await waitForJetStream(nodes[0]!.url, options.readyTimeoutMs ?? 30_000);
+    return { nodes, url: nodes.map((n) => n.url).join(','), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** `count` ports free a moment ago, none repeated and none in `taken`. */
+async function distinctFreePorts(count: number, taken: ReadonlySet<number> = new Set()): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) {
+    const port = await freePort();
+    if (!taken.has(port)) ports.add(port);
+  }
+  return [...ports];
+}
+
+async function waitForJetStream(url: string, timeoutMs: number): Promise<void> {
+  const nc = await connect({ servers: url });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        await (await jetstreamManager(nc, { timeout: 1_000 })).getAccountInfo();
+        return;
+      } catch (error) {
+        // No meta leader yet: the routes are still forming or the election runs.
+        if (Date.now() > deadline) throw new NatsServerStartError(`the cluster's JetStream did not answer within ${timeoutMs} ms: ${String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  } finally {
+    await nc.close();
+  }
 }
 
 function canConnect(port: number): Promise<boolean> {

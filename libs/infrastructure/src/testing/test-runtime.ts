@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { connect } from '@nats-io/transport-node';
 import { LocalFileArtifactStore } from '../artifact-store/index.js';
 import { JetStreamEventStore } from '../event-store/index.js';
 import { MessageBus, type MessagingLogger } from '../messaging/index.js';
-import { PgliteDatabase } from '../read-model/index.js';
+import { PgDatabase, PgliteDatabase, type SqlDatabase } from '../read-model/index.js';
 import type { RuntimeLogger, ServiceRuntime } from '../runtime/index.js';
 import { startNatsServer, type NatsServer } from './nats-server.js';
 
@@ -33,15 +34,29 @@ export interface TestRuntime {
   cleanup(): Promise<void>;
 }
 
+/** The PostgreSQL the integration tests use (trust auth, database `test`). */
+export const TEST_POSTGRES_URL = process.env['HOTSWAP_TEST_POSTGRES_URL'] ?? process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface TestRuntimeOptions {
+  /**
+   * `postgres` (default): a schema of its own on the test PostgreSQL, dropped at cleanup, as
+   * production runs; `pglite`: in memory, as the embedded default runs.
+   */
+  readonly database?: 'postgres' | 'pglite';
+}
+
 /**
  * A service runtime on real infrastructure for integration tests: its own nats-server with
- * JetStream, an in-memory PGlite read-model database, a temp-dir artifact store, a test clock.
+ * JetStream, a read-model database of its own, a temp-dir artifact store, a test clock.
  */
-export async function startTestRuntime(): Promise<TestRuntime> {
+export async function startTestRuntime(options: TestRuntimeOptions = {}): Promise<TestRuntime> {
   const nats = await startNatsServer({ jetstream: true });
   const dir = await mkdtemp(join(tmpdir(), 'hotswap-runtime-'));
   const nc = await connect({ servers: nats.url });
-  const db = await PgliteDatabase.open();
+  const schema = `test_${randomBytes(6).toString('hex')}`;
+  const db: SqlDatabase = options.database === 'pglite'
+    ? await PgliteDatabase.open()
+    : await PgDatabase.connect({ connectionString: TEST_POSTGRES_URL, schema });
   const clock = new TestClock();
   const logs: LogEntry[] = [];
   const logger: RuntimeLogger & MessagingLogger = {
@@ -64,6 +79,7 @@ export async function startTestRuntime(): Promise<TestRuntime> {
     cleanup: async () => {
       await eventStore.close();
       await nc.close();
+      if (options.database !== 'pglite') await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
       await db.close();
       await nats.stop();
       await rm(dir, { recursive: true, force: true });

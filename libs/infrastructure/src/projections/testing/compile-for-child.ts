@@ -30,7 +30,7 @@ export async function compileForChild(): Promise<CompiledTree> {
     await mkdir(dirname(target), { recursive: true });
     if (file.endsWith('.mjs')) {
       await cp(file, target);
-    } else if (file.endsWith('.ts') && !file.endsWith('.spec.ts') && !file.endsWith('.contract.ts')) {
+    } else if (file.endsWith('.ts') && !file.endsWith('.d.ts') && !file.endsWith('.spec.ts') && !file.endsWith('.contract.ts')) {
       const { outputText } = ts.transpileModule(await readFile(file, 'utf8'), {
         compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, experimentalDecorators: true, emitDecoratorMetadata: true },
         fileName: file,

@@ -2,6 +2,7 @@
  * A projection for exactly-once tests: it records every event it applies in a table without a
  * unique key (so a duplicate shows) and keeps a running total.
  */
+import type { HotSwapEventType } from '@hotswap/contracts';
 import type { StoredEvent } from '../../event-store/event-store.port.js';
 import type { SqlExecutor } from '../../read-model/sql-database.js';
 import type { Projection } from '../projection.js';
@@ -13,6 +14,8 @@ export interface CountingProjectionOptions {
   readonly streamPrefix: string;
   /** Sleep inside the transaction after writing, in ms, to widen the window for a crash. */
   readonly applyDelayMs?: number;
+  /** Declared to the runner: commits without one of these types are skipped. */
+  readonly eventTypes?: readonly HotSwapEventType[];
   /** Called before each commit is applied; throw to make the commit fail. */
   readonly beforeApply?: (events: readonly StoredEvent[]) => void;
 }
@@ -21,6 +24,7 @@ export function countingProjection(options: CountingProjectionOptions): Projecti
   const { name, streamPrefix } = options;
   return {
     name,
+    ...(options.eventTypes && { eventTypes: options.eventTypes }),
     migrations: [
       `CREATE TABLE IF NOT EXISTS ${name}_events (stream text NOT NULL, version int NOT NULL, type text NOT NULL, position bigint NOT NULL)`,
       `CREATE TABLE IF NOT EXISTS ${name}_totals (id int PRIMARY KEY, events bigint NOT NULL);

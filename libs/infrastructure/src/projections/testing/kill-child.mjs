@@ -18,6 +18,6 @@ const projection = countingProjection({
   streamPrefix: env('STREAM_PREFIX'),
   applyDelayMs: Number(env('APPLY_DELAY_MS')),
 });
-const runner = new ProjectionRunner({ store, db, projection, onError: (error) => console.error(error) });
+const runner = new ProjectionRunner({ store, db, projection, batchSize: Number(env('BATCH_SIZE')), onError: (error) => console.error(error) });
 await runner.start();
 process.stdout.write('started\n');
