@@ -8,6 +8,8 @@ const USAGE = `usage: hotswap <command>
   sample-model --addend <n> --out <f>   write a tiny ONNX model computing y = x + n
   models push|list|get|validate|report  upload, list and validate models (hotswap models --help)
   devices list|get                      the fleet (hotswap devices --help)
+  rollout create|list|status|watch|pause|resume|approve|cancel|rollback|promote
+                                        distributions (hotswap rollout --help)
   fleet simulate --devices <n>          run many simulated devices in one process (hotswap fleet simulate --help)
 API commands read HOTSWAP_URL (default http://127.0.0.1:8080) and HOTSWAP_TOKEN.`;
 
@@ -30,6 +32,9 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     case 'devices':
       process.exitCode = await (await import('./commands/devices.js')).devices(args, io);
+      return;
+    case 'rollout':
+      process.exitCode = await (await import('./commands/rollout.js')).rollout(args, io);
       return;
     case 'fleet':
       process.exitCode = await (await import('./commands/fleet.js')).fleet(args, io);

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -8,9 +8,10 @@ import {
   Commands, DeviceSubjects, Queries, Streams, type CreatedReply, type CredentialsReply, type DeviceRegistration, type DeviceView, type Page,
 } from '@hotswap/contracts';
 import { createNatsTrust, Gauges, startMetrics, type ServiceMetrics } from '@hotswap/infrastructure';
-import { startTestRuntime, type TestRuntime } from '@hotswap/infrastructure/testing';
+import { startTestRuntime, type TestRuntime, eventually } from '@hotswap/infrastructure/testing';
 import { DeviceRegistryModule } from './device-registry.module.js';
 import { OfflineDetector } from './offline-detection/offline-detector.js';
+import { DevicesReadModel } from './projections/devices/devices.read-model.js';
 
 const OFFLINE_AFTER_MS = 60_000;
 let t: TestRuntime;
@@ -31,16 +32,6 @@ async function register(deviceId: string): Promise<unknown> {
 
 const getDevice = (id: string) => t.runtime.bus.request<{ id: string }, DeviceView>(Queries.getDevice, { id }, { timeoutMs: 5_000 });
 const eventTypes = async (id: string) => (await t.runtime.eventStore.readStream(Streams.device(id))).map((e) => e.type);
-
-async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met; last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 beforeAll(async () => {
   t = await startTestRuntime();
@@ -115,6 +106,21 @@ describe('device registry - heartbeats and going offline', () => {
     expect(await eventTypes('off-1')).toEqual(['DeviceRegistered', 'DeviceCameOnline', 'DeviceWentOffline', 'DeviceCameOnline']);
   });
 
+  it('marks a whole group of silent devices Offline with one wait for the read model, not one per device', async () => {
+    for (const id of ['dark-1', 'dark-2', 'dark-3']) await register(id);
+    t.clock.advance(OFFLINE_AFTER_MS + 1);
+    const waits = jest.spyOn(app.get(DevicesReadModel), 'waitFor');
+    try {
+      const silent = await app.get(OfflineDetector).sweep();
+      expect(silent).toEqual(expect.arrayContaining(['dark-1', 'dark-2', 'dark-3']));
+      expect(waits).toHaveBeenCalledTimes(1);
+      // The one wait covers them all: the sweep returns with every one of them Offline in the read model.
+      for (const id of ['dark-1', 'dark-2', 'dark-3']) expect((await getDevice(id)).status).toBe('Offline');
+    } finally {
+      waits.mockRestore();
+    }
+  });
+
   it('ignores a malformed heartbeat, logging why', async () => {
     device.publish(DeviceSubjects.heartbeat('hb-1'), '{"deviceId": "hb-1"');
     await eventually(async () => t.logs, (logs) => logs.some((l) => l.level === 'warn' && String(l.fields?.['reason']).includes('malformed JSON')));
@@ -133,6 +139,20 @@ describe('device registry - swap progress', () => {
     report('upd-1', 'swapped', { timings: { totalMs: 42.5 } });
     const view = await eventually(() => getDevice('upd-1'), (d) => d.currentModelId === 'adder-2.0.0');
     expect(view).toMatchObject({ status: 'Online', lastSwapMs: 42.5 });
+  });
+
+  it('records swap progress without waiting for the read model (nobody reads it back), so a burst of reports does not queue behind the projection', async () => {
+    await register('upd-3');
+    const waits = jest.spyOn(app.get(DevicesReadModel), 'waitFor');
+    try {
+      report('upd-3', 'received');
+      report('upd-3', 'swapped', { timings: { totalMs: 7 } });
+      await eventually(() => eventTypes('upd-3'), (types) => types.includes('DeviceModelActivated'));
+      await eventually(() => getDevice('upd-3'), (d) => d.currentModelId === 'adder-2.0.0');
+      expect(waits).not.toHaveBeenCalled();
+    } finally {
+      waits.mockRestore();
+    }
   });
 
   it('keeps the current model when a swap fails', async () => {

@@ -1,4 +1,5 @@
 import type { NatsTrust, ServiceMetrics } from '@hotswap/infrastructure';
+import type { HeartbeatLimitOptions } from './heartbeat-limit/heartbeat-limit.options.js';
 
 export interface DeviceRegistryOptions {
   /** A device with no heartbeat for this long is marked Offline. Default 5 minutes. */
@@ -15,6 +16,8 @@ export interface DeviceRegistryOptions {
   readonly credentialsTtlMs: number;
   /** Where the gauges `devices.online.count` and `devices.offline.count` are observed; none without it. */
   readonly metrics?: ServiceMetrics;
+  /** The fleet-wide heartbeat limit (1000/min by default, shared through NATS KV); `perMinute: 0` turns it off. */
+  readonly heartbeatLimit?: Partial<HeartbeatLimitOptions>;
 }
 
 export const DEVICE_REGISTRY_OPTIONS = Symbol.for('hotswap.device-registry.options');

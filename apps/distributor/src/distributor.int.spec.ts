@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
-  Commands, DeviceSubjects, Queries, Streams,
+  Commands, DeviceSubjects, FINISHED_DISTRIBUTION_STATUSES, Queries, Streams,
   type CreatedReply, type DistributionStatusView, type ModelView, type SwapCommand, type SyncReply, type UploadModelCommand,
   type ValidationStartedReply,
 } from '@hotswap/contracts';
@@ -15,6 +15,7 @@ import { makeAddModel, makeSlowModel, startTestRuntime, type TestRuntime } from 
 import { ModelRegistryModule } from '@hotswap/model-registry';
 import { ValidatorModule } from '@hotswap/validator';
 import { DistributorModule } from './distributor.module.js';
+import { DEFAULT_EXECUTION_POLICY } from './distributor.options.js';
 
 const keys = generateSigningKeyPair();
 const URL_SECRET = 'url-secret';
@@ -71,7 +72,7 @@ async function settled(id: string): Promise<DistributionStatusView> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const view = await status(id);
-    if (view.status === 'Succeeded' || view.status === 'Failed') return view;
+    if (FINISHED_DISTRIBUTION_STATUSES.includes(view.status)) return view;
     if (Date.now() > deadline) throw new Error(`distribution stayed ${JSON.stringify(view)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -104,8 +105,10 @@ beforeAll(async () => {
   await boot(ModelRegistryModule.register(t.runtime));
   validator = await boot(ValidatorModule.register(t.runtime));
   await boot(DeviceRegistryModule.register(t.runtime));
+  // No health window by default here (a swap report verifies); the health-gated specs set their own.
   await boot(DistributorModule.register(t.runtime, {
     artifactBaseUrl: 'http://127.0.0.1:8080', urlSigningSecret: URL_SECRET, manifestPrivateKeyPem: keys.privateKeyPem, commandAckTimeoutMs: 1_000,
+    tickIntervalMs: 25, executionDefaults: { ...DEFAULT_EXECUTION_POLICY, healthWindowMs: 0, maxRetries: 0 },
   }));
   devices = await connect({ servers: t.nats.url });
   for (const [id, region] of [['d-1', 'us-west-1'], ['d-2', 'us-west-1'], ['d-3', 'eu-central-1']] as const) await fakeDevice(id, region);
@@ -125,7 +128,10 @@ describe('distributor - Direct distribution', () => {
     expect(initial).toBe('Running');
     const view = await settled(id);
     expect(view).toMatchObject({ status: 'Succeeded', modelId: 'adder-1.0.0', progress: { total: 2, updated: 2, failed: 0, pending: 0 } });
-    expect(view.devices).toEqual([{ deviceId: 'd-1', state: 'Updated', swapMs: 12 }, { deviceId: 'd-2', state: 'Updated', swapMs: 12 }]);
+    expect(view.devices).toEqual([
+      { deviceId: 'd-1', state: 'Updated', wave: 1, modelId: 'adder-1.0.0', attempt: 1, swapMs: 12 },
+      { deviceId: 'd-2', state: 'Updated', wave: 1, modelId: 'adder-1.0.0', attempt: 1, swapMs: 12 },
+    ]);
 
     const command = received.get('d-1')!.at(-1)!;
     expect(command).toMatchObject({ type: 'swap', modelId: 'adder-1.0.0', distributionId: id });
@@ -134,7 +140,20 @@ describe('distributor - Direct distribution', () => {
     expect(verifySignedUrl(decodeURIComponent(url.pathname.replace(/^\/artifacts\//, '')), url.searchParams.get('expires')!, url.searchParams.get('sig')!, { now: t.clock.now(), secret: URL_SECRET }))
       .toEqual({ ok: true });
     const types = (await t.runtime.eventStore.readStream(Streams.distribution(id))).map((e) => e.type);
-    expect(types).toEqual(['DistributionCreated', 'DistributionStarted', 'TargetUpdateRequested', 'TargetUpdateRequested', 'TargetUpdateSucceeded', 'TargetUpdateSucceeded', 'DistributionSucceeded']);
+    expect(types.slice(0, 5)).toEqual(['DistributionCreated', 'DistributionStarted', 'WaveStarted', 'TargetUpdateRequested', 'TargetUpdateRequested']);
+    expect(types.filter((type) => type === 'TargetSwapped' || type === 'TargetUpdateSucceeded')).toHaveLength(4);
+    expect(types.slice(-2)).toEqual(['WaveCompleted', 'DistributionSucceeded']);
+  });
+
+  it('serves the page of device rows asked for, and refuses a page too large or a negative offset', async () => {
+    const { id } = await create({ modelId: 'adder-1.0.0', targetDevices: ['d-1', 'd-2'] });
+    await settled(id);
+    const page = await t.runtime.bus.request<object, DistributionStatusView>(Queries.getDistributionStatus, { id, devicesOffset: 1, devicesLimit: 1 }, { timeoutMs: 5_000 });
+    expect(page.devices.map((d) => d.deviceId)).toEqual(['d-2']);
+    expect(page.devicesPage).toEqual({ offset: 1, limit: 1, total: 2 });
+    expect((await status(id)).devicesPage).toEqual({ offset: 0, limit: 1000, total: 2 });
+    await expect(t.runtime.bus.request(Queries.getDistributionStatus, { id, devicesOffset: -1, devicesLimit: 1001 }, { timeoutMs: 5_000 }))
+      .rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/devicesOffset.*devicesLimit|devicesLimit.*devicesOffset/s) });
   });
 
   it('fails, naming the device, when a target reports a failed swap', async () => {
@@ -168,6 +187,16 @@ describe('distributor - Direct distribution', () => {
     await expect(create({ modelId: 'adder-1.0.0', targetDevices: ['d-1'], rollback: 'yes' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: 'rollback must be a boolean' });
   });
 
+  it('puts the transport a distribution forces into its swap commands, and none when it leaves the choice to the device', async () => {
+    const forced = await create({ modelId: 'adder-1.0.0', targetDevices: ['d-1'], transport: 'nats' });
+    const command = await eventually(() => received.get('d-1')?.find((c) => c.distributionId === forced.id));
+    expect(command).toMatchObject({ transport: 'nats', artifactKey: expect.any(String) });
+    await settled(forced.id);
+    const auto = await create({ modelId: 'adder-1.0.0', targetDevices: ['d-1'], transport: 'auto' });
+    expect((await eventually(() => received.get('d-1')?.find((c) => c.distributionId === auto.id))).transport).toBeUndefined();
+    await settled(auto.id);
+  });
+
   it('ignores a status report that speaks for another device', async () => {
     behaviour.set('d-2', 'silent');
     const { id } = await create({ modelId: 'adder-1.0.0', targetDevices: ['d-2'] });
@@ -187,7 +216,10 @@ describe('distributor - bad requests', () => {
     [{ modelId: 'adder-1.0.0', targetDevices: ['d-1', 'nowhere', 'nobody'] }, 'NOT_FOUND', 'unknown devices: nowhere, nobody'],
     [{ modelId: 'adder-1.0.0' }, 'BAD_REQUEST', 'targetDevices or targetFilter is required'],
     [{ modelId: 'adder-1.0.0', targetFilter: { region: 'mars-1' } }, 'BAD_REQUEST', 'targetFilter matches no device'],
-    [{ modelId: 'adder-1.0.0', targetDevices: ['d-1'], strategy: 'Canary' }, 'BAD_REQUEST', 'strategy Canary is not supported yet'],
+    [{ modelId: 'adder-1.0.0', targetDevices: ['d-1', 'd-2'], strategy: 'Canary', canaryPercentage: 50 }, 'BAD_REQUEST', 'canaryDuration is required'],
+    [{ modelId: 'adder-1.0.0', targetDevices: ['d-1'], strategy: 'RegionalRollout', regions: ['mars-1'], delayBetweenRegions: 'PT1S' }, 'BAD_REQUEST', 'regions[0] names an unknown region "mars-1"'],
+    [{ modelId: 'adder-1.0.0', targetDevices: ['d-1'], strategy: 'ProgressiveRollout', stages: [{ percentage: 60, duration: 'PT1S' }, { percentage: 50, duration: 'PT1S' }] }, 'BAD_REQUEST', 'stages[1].percentage must be greater'],
+    [{ modelId: 'adder-1.0.0', targetDevices: ['d-1'], execution: { healthWindow: '30 seconds' } }, 'BAD_REQUEST', 'healthWindow must be an ISO 8601 duration'],
     [{ modelId: 'adder-1.0.0', targetDevices: ['d.1'] }, 'BAD_REQUEST', 'targetDevices'],
   ])('refuses %j with %s', async (body, code, message) => {
     await expect(create(body)).rejects.toMatchObject({ code, message: expect.stringContaining(message) });

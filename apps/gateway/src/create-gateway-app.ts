@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { refuseDeepJson } from './errors/json-depth.js';
 import { GatewayModule } from './gateway.module.js';
 import { failIncompleteBodies } from './models/upload-model/incomplete-body.js';
 import type { GatewayDeps } from './gateway-deps.js';
@@ -30,7 +31,7 @@ export async function createGatewayApp(deps: GatewayDeps, options: GatewayListen
     logger: options.logger ?? ['error', 'warn'],
     ...(options.https === undefined ? {} : { httpsOptions: { cert: options.https.cert, key: options.https.key } }),
   });
-  app.useBodyParser('json', { limit: MAX_JSON_BODY });
+  app.useBodyParser('json', { limit: MAX_JSON_BODY, verify: refuseDeepJson });
   app.disable('x-powered-by');
   failIncompleteBodies(app.getHttpServer());
   await app.listen(options.port, options.host);

@@ -1,5 +1,5 @@
 import type { ServiceName } from '@hotswap/contracts';
-import type { ArtifactStore, MessageBus } from '@hotswap/infrastructure';
+import type { ArtifactStore, MessageBus, ServiceMetrics } from '@hotswap/infrastructure';
 import type { JwksOptions } from './auth/tokens.js';
 import type { RateLimitOptions } from './rate-limits/rate-limit-rules.js';
 
@@ -7,6 +7,8 @@ import type { RateLimitOptions } from './rate-limits/rate-limit-rules.js';
 export interface GatewayDeps {
   /** Request/reply to the services over NATS. */
   readonly bus: MessageBus;
+  /** Served at `GET /metrics` (Prometheus text); 404 without it. */
+  readonly metrics?: ServiceMetrics;
   /** Where uploads are staged (`staging/<uuid>`) and signed downloads are served from. */
   readonly artifacts: ArtifactStore;
   /** HS256 key of the bearer JWTs (`issueDevToken` signs with the same one). */
@@ -38,6 +40,11 @@ export interface GatewayDeps {
    * it, which grows with the size), in milliseconds. Default 60000.
    */
   readonly uploadTimeoutMs?: number;
+  /**
+   * `GET /api/v1/distributions/{id}/events`: how often it asks for the status and metrics (default
+   * 1000 ms) and sends a heartbeat comment (default 15000 ms). Tests compress them.
+   */
+  readonly distributionEvents?: { readonly pollIntervalMs?: number; readonly heartbeatIntervalMs?: number };
 }
 
 /** Injection token of the `GatewayDeps`. */

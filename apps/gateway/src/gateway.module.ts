@@ -3,6 +3,8 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ApiKeyStore } from './api-keys/api-key-store.js';
 import { ManageApiKeysController } from './api-keys/manage-api-keys.controller.js';
 import { DownloadArtifactController } from './artifacts/download-artifact/download-artifact.controller.js';
+import { DocsController } from './docs/docs.controller.js';
+import { DashboardController } from './dashboard/dashboard.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { tokenVerifierProvider } from './auth/token-verifier.provider.js';
 import { GetDeviceController } from './devices/get-device/get-device.controller.js';
@@ -11,6 +13,11 @@ import { GetDatasetController } from './datasets/get-dataset/get-dataset.control
 import { RegisterDatasetController } from './datasets/register-dataset/register-dataset.controller.js';
 import { CreateDistributionController } from './distributions/create-distribution/create-distribution.controller.js';
 import { GetDistributionStatusController } from './distributions/get-distribution-status/get-distribution-status.controller.js';
+import { ListDistributionsController } from './distributions/list-distributions/list-distributions.controller.js';
+import { GetDistributionMetricsController } from './distributions/get-distribution-metrics/get-distribution-metrics.controller.js';
+import { GetDistributionReportController } from './distributions/get-distribution-report/get-distribution-report.controller.js';
+import { ControlDistributionController } from './distributions/control-distribution/control-distribution.controller.js';
+import { StreamDistributionEventsController } from './distributions/stream-distribution-events/stream-distribution-events.controller.js';
 import { HttpErrorFilter } from './errors/http-error.filter.js';
 import { gatewayValidationPipe } from './errors/validation.js';
 import { GATEWAY_DEPS, type GatewayDeps } from './gateway-deps.js';
@@ -19,6 +26,7 @@ import { DeleteDeviceController } from './devices/delete-device/delete-device.co
 import { GetDeviceMetricsController } from './devices/get-device-metrics/get-device-metrics.controller.js';
 import { UpdateDeviceController } from './devices/update-device/update-device.controller.js';
 import { HealthController } from './health/health.controller.js';
+import { MetricsController } from './metrics/metrics.controller.js';
 import { GetModelController } from './models/get-model/get-model.controller.js';
 import { GetValidationReportController } from './models/get-validation-report/get-validation-report.controller.js';
 import { ListModelsController } from './models/list-models/list-models.controller.js';
@@ -32,6 +40,8 @@ import { ServiceClient } from './shared/service-client.js';
 import { RATE_LIMITER, RateLimitGuard } from './rate-limits/rate-limit.guard.js';
 import { assertValidRateLimits } from './rate-limits/rate-limit-rules.js';
 import { RateLimiter } from './rate-limits/rate-limiter.js';
+import { ListAuditEntriesController } from './audit/list-audit-entries.controller.js';
+import { RunRetentionPolicyController } from './retention/run-retention-policy.controller.js';
 
 /** Every controller the gateway serves (the RBAC matrix test checks each of their routes). */
 export const useCaseControllers = [
@@ -42,14 +52,19 @@ export const useCaseControllers = [
   ListModelVersionsController, DeprecateModelVersionController, DeleteModelVersionController, RollbackModelVersionController,
   CreateDistributionController,
   GetDistributionStatusController,
+  ListDistributionsController, GetDistributionMetricsController, GetDistributionReportController,
+  ControlDistributionController, StreamDistributionEventsController,
   GetDeviceController,
   RegisterDeviceController,
   ListDevicesController,
   UpdateDeviceController, DeleteDeviceController, GetDeviceMetricsController,
   DownloadArtifactController,
   HealthController,
+  MetricsController,
+  DocsController, DashboardController,
   RegisterDatasetController, GetDatasetController,
   ManageApiKeysController,
+  ListAuditEntriesController, RunRetentionPolicyController,
 ];
 
 /**

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { readFile } from 'node:fs/promises';
 import { Services } from '@hotswap/contracts';
-import { defineConfig, int, loadConfig, runUntilSignalled, serviceRuntimeFromEnv, str, url } from '@hotswap/infrastructure';
+import { defineConfig, int, loadConfig, observeHttpConnections, runUntilSignalled, serviceRuntimeFromEnv, str, url } from '@hotswap/infrastructure';
 import { createGatewayApp } from './create-gateway-app.js';
+import { observeFleetGauges } from './metrics/fleet-metrics.js';
 import { DEFAULT_RATE_LIMITS } from './rate-limits/rate-limit-rules.js';
 
 const HOUR_MS = 3_600_000;
@@ -44,7 +45,7 @@ runUntilSignalled(async () => {
   }).filter(([, value]) => value !== undefined));
   const { runtime, close } = await serviceRuntimeFromEnv('gateway');
   const app = await createGatewayApp({
-    bus: runtime.bus, artifacts: runtime.artifacts, clock: runtime.clock,
+    bus: runtime.bus, artifacts: runtime.artifacts, clock: runtime.clock, ...(runtime.metrics ? { metrics: runtime.metrics } : {}),
     jwtSecret: c.jwtSecret, urlSigningSecret: c.urlSigningSecret, maxUploadBytes: c.maxUploadBytes,
     ...(c.jwksUrl === undefined ? {} : {
       jwks: {
@@ -59,8 +60,13 @@ runUntilSignalled(async () => {
     rateLimits,
     serviceNames: [Services.modelRegistry, Services.deviceRegistry, Services.distributor, Services.validator, Services.monitor],
   }, { port: c.port, host: c.host, ...(https === undefined ? {} : { https }) });
+  // Alone, the gateway's /metrics asks the services for the fleet figures.
+  const stopFleetGauges = runtime.metrics ? observeFleetGauges(runtime.bus, runtime.metrics) : () => undefined;
+  const stopHttpGauge = observeHttpConnections(runtime.metrics, app.getHttpServer());
   runtime.logger.info(`listening on ${https === undefined ? 'http' : 'https'}://${c.host}:${c.port}`);
   return async () => {
+    stopFleetGauges();
+    stopHttpGauge();
     await app.close();
     await close();
   };

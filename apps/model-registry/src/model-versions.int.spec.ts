@@ -10,7 +10,7 @@ import {
   type SwapCommand, type UploadModelCommand,
 } from '@hotswap/contracts';
 import { DeviceRegistryModule } from '@hotswap/device-registry';
-import { DistributorModule } from '@hotswap/distributor';
+import { DEFAULT_EXECUTION_POLICY, DistributorModule } from '@hotswap/distributor';
 import { generateSigningKeyPair } from '@hotswap/infrastructure';
 import { makeAddModel, startTestRuntime, type TestRuntime } from '@hotswap/infrastructure/testing';
 import { ModelRegistryModule } from './model-registry.module.js';
@@ -101,6 +101,8 @@ beforeAll(async () => {
   await boot(DistributorModule.register(t.runtime, {
     artifactBaseUrl: 'http://127.0.0.1:8080', urlSigningSecret: 'url', manifestPrivateKeyPem: keys.privateKeyPem,
     commandAckTimeoutMs: 1_000, requireValidation: false,
+    // A swap report verifies a device here: no health window to wait out.
+    tickIntervalMs: 25, executionDefaults: { ...DEFAULT_EXECUTION_POLICY, healthWindowMs: 0 },
   }));
   devices = await connect({ servers: t.nats.url });
   for (const id of ['v-1', 'v-2', 'v-3', 'pro-1']) await fakeDevice(id);

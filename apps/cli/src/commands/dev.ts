@@ -1,18 +1,24 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { credsAuthenticator } from '@nats-io/transport-node';
 import { join, resolve } from 'node:path';
 import { defaultFleetSpecs, FleetSimulator, jsonLogger } from '@hotswap/edge-agent';
 import { DEFAULT_RATE_LIMITS } from '@hotswap/gateway';
-import { int, loadConfig, LocalFileArtifactStore, mintDeviceCredentials, natsServerTrustConfig, PgliteDatabase, str } from '@hotswap/infrastructure';
+import { int, isoDuration, loadConfig, LocalFileArtifactStore, natsServerTrustConfig, PgliteDatabase, startTracing, str } from '@hotswap/infrastructure';
+import { rolloutOptionsFromEnv } from '@hotswap/distributor';
+import { monitorOptionsFromEnv } from '@hotswap/monitor';
 import { startControlPlane } from '../embedded/control-plane.js';
 import { defaultDataDir, loadLocalSecrets, sha256Hex } from '../embedded/local-secrets.js';
 import { startNatsServer } from '../embedded/nats-server-process.js';
+import { withCredentials } from './fleet.js';
 
 const devConfig = {
   port: { env: 'PORT', default: '8080', parse: int({ min: 0, max: 65535 }), description: 'HTTP port of the API and dashboard' },
   host: { env: 'HOST', default: '127.0.0.1', parse: str, description: 'HTTP listen address' },
   natsPort: { env: 'HOTSWAP_NATS_PORT', default: '4322', parse: int({ min: 1, max: 65535 }), description: 'port of the embedded nats-server' },
   devices: { env: 'HOTSWAP_SIMULATED_DEVICES', default: '12', parse: int({ min: 0, max: 1000 }), description: 'how many simulated devices to start' },
+  credentialsTtlMs: {
+    env: 'HOTSWAP_DEVICE_CREDENTIALS_TTL', default: 'PT1H', parse: isoDuration,
+    description: 'lifetime of the NATS credentials of devices (simulated and registered); each renews its own at 2/3 of it',
+  },
   syntheticLoad: { env: 'HOTSWAP_SYNTHETIC_LOAD', default: '2', parse: int({ min: 0, max: 10_000 }), description: 'synthetic inferences per second on each simulated device with a model (0: none)' },
 };
 
@@ -33,7 +39,9 @@ export async function dev(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const natsConfig = join(dataDir, 'keys', 'nats-server.conf');
   writeFileSync(natsConfig, natsServerTrustConfig(secrets.natsTrust), { mode: 0o600 });
   const nats = await startNatsServer({ host: '127.0.0.1', port: config.natsPort, storeDir: join(dataDir, 'nats'), configFile: natsConfig });
-  const stops: Array<() => Promise<void>> = [nats.stop];
+  // One tracer for every hosted service and simulated device (OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set).
+  const tracing = startTracing({ serviceName: 'hotswap', env });
+  const stops: Array<() => Promise<void>> = [tracing.shutdown, nats.stop];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((e: unknown) => console.error(String(e)));
   };
@@ -49,12 +57,13 @@ export async function dev(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       quiet: true,
       natsAuth: true,
       rateLimits: DEFAULT_RATE_LIMITS,
+      distributor: rolloutOptionsFromEnv(env),
+      monitor: monitorOptionsFromEnv(env),
+      deviceRegistry: { credentialsTtlMs: config.credentialsTtlMs },
     });
     stops.push(() => controlPlane.close());
-    const specs = await Promise.all(defaultFleetSpecs(config.devices).map(async (spec) => {
-      const { creds } = await mintDeviceCredentials(secrets.natsTrust, spec.deviceId);
-      return { ...spec, natsOptions: { authenticator: credsAuthenticator(new TextEncoder().encode(creds)) } };
-    }));
+    // Short-lived, renewed on `.credentials` like a real device's.
+    const specs = await withCredentials(defaultFleetSpecs(config.devices), secrets.natsTrust, config.credentialsTtlMs);
     const fleet = new FleetSimulator(specs, {
       natsServers: nats.url,
       dataDir: join(dataDir, 'devices'),

@@ -76,6 +76,8 @@ describe('hotswap fleet simulate', () => {
     await writeFile(badTrust, '{"operatorJwt":"x"}');
     const trust = await h.run(fleet, ['simulate', '--devices', '1', '--manifest-public-key', publicKeyPath, '--creds-from-trust', badTrust]);
     expect(trust.code).toBe(1);
-    expect(trust.stderr).toBe(`error: the NATS trust file ${badTrust} has no accountSeed (expected the nats-trust.json the embedded default writes)\n`);
+    expect(trust.stderr).toBe(
+      `error: the NATS trust file ${badTrust} lacks operatorSeed, accountJwt, accountSeed, accountPublicKey, systemAccountJwt, systemAccountPublicKey (expected the nats-trust.json the embedded default writes)\n`,
+    );
   });
 });

@@ -2,13 +2,14 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultFleetSpecs, FleetSimulator, jsonLogger, type AgentLogger, type LogLevel, type SimulatedDeviceSpec } from '@hotswap/edge-agent';
-import { mintDeviceCredentials, type NatsTrust } from '@hotswap/infrastructure';
+import { mintDeviceCredentials, parseNatsTrust, type NatsTrust } from '@hotswap/infrastructure';
 import { defaultDataDir } from '../embedded/local-secrets.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, intFlag, runGroup, type CliIo, type CommandGroup } from './support/cli.js';
 import { UsageError } from './support/usage-error.js';
 
 const SIMULATE_USAGE = `usage: hotswap fleet simulate --devices <n> [--nats <url>] [--rate <r>] [--prefix <p>] [--data-dir <dir>]
-                             [--creds-from-trust <nats-trust.json>] [--manifest-public-key <pem>] [--status-every <ms>] [--log-level <level>]
+                             [--creds-from-trust <nats-trust.json>] [--creds-ttl <ms>] [--manifest-public-key <pem>]
+                             [--status-every <ms>] [--log-level <level>]
   --devices <n>                 how many simulated devices (edge agents) to run in this process
   --nats <url>                  NATS server URL(s), comma-separated (default nats://127.0.0.1:4322, the embedded default's)
   --rate <r>                    synthetic inferences per second on each device that has a model (default 0)
@@ -16,6 +17,7 @@ const SIMULATE_USAGE = `usage: hotswap fleet simulate --devices <n> [--nats <url
   --data-dir <dir>              one subdirectory per device (default <HOTSWAP_DATA_DIR or .hotswap>/fleet-<prefix>)
   --creds-from-trust <file>     mint each device its own NATS credentials from this trust file
                                 (the embedded default's is .hotswap/keys/nats-trust.json; its NATS runs in operator mode)
+  --creds-ttl <ms>              lifetime of those credentials; each device renews its own at 2/3 of it (default 3600000)
   --manifest-public-key <pem>   the pinned release-manifest key (default .hotswap/keys/manifest-signing.pub.pem)
   --status-every <ms>           interval of the status line (default 1000)
   --log-level <level>           agents' log level on stderr: debug, info, warn, error, silent (default warn)
@@ -51,7 +53,7 @@ export async function fleetSimulate(args: readonly string[], io: CliIo, options:
       args: [...args], strict: true, allowPositionals: false,
       options: {
         devices: { type: 'string' }, nats: { type: 'string' }, rate: { type: 'string' }, prefix: { type: 'string' }, 'data-dir': { type: 'string' },
-        'creds-from-trust': { type: 'string' }, 'manifest-public-key': { type: 'string' }, 'status-every': { type: 'string' },
+        'creds-from-trust': { type: 'string' }, 'creds-ttl': { type: 'string' }, 'manifest-public-key': { type: 'string' }, 'status-every': { type: 'string' },
         'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -78,6 +80,7 @@ export async function fleetSimulate(args: readonly string[], io: CliIo, options:
       statusEveryMs: intFlag('status-every', parsed['status-every'], 10) ?? 1000,
       dataDir: resolve(parsed['data-dir'] ?? join(dataRoot, `fleet-${prefix}`)),
       trustFile: parsed['creds-from-trust'],
+      credentialsTtlMs: intFlag('creds-ttl', parsed['creds-ttl'], 1000) ?? SIMULATED_CREDENTIALS_TTL_MS,
       publicKeyFile: parsed['manifest-public-key'] ?? join(dataRoot, 'keys', 'manifest-signing.pub.pem'),
     };
   } catch (error) {
@@ -91,9 +94,8 @@ export async function fleetSimulate(args: readonly string[], io: CliIo, options:
     const manifestPublicKeyPem = await readText(settings.publicKeyFile, 'manifest public key');
     const trust = settings.trustFile === undefined ? undefined : parseTrust(await readText(settings.trustFile, 'NATS trust file'), settings.trustFile);
     const mintStartedAt = performance.now();
-    const specs: SimulatedDeviceSpec[] = await Promise.all(defaultFleetSpecs(settings.devices, settings.prefix).map(async (spec) => (
-      trust ? { ...spec, credentials: (await mintDeviceCredentials(trust, spec.deviceId)).creds } : spec
-    )));
+    const unauthenticated = defaultFleetSpecs(settings.devices, settings.prefix);
+    const specs = trust ? await withCredentials(unauthenticated, trust, settings.credentialsTtlMs) : unauthenticated;
     if (trust) io.stderr.write(`minted ${specs.length} device credentials in ${Math.round(performance.now() - mintStartedAt)} ms\n`);
     await mkdir(settings.dataDir, { recursive: true });
     const logger: AgentLogger = jsonLogger({ component: 'simulated-device' }, settings.logLevel);
@@ -120,6 +122,22 @@ export async function fleetSimulate(args: readonly string[], io: CliIo, options:
   } finally {
     stopSignals.dispose();
   }
+}
+
+/** Default lifetime of simulated devices' credentials, as the device registry issues them. */
+export const SIMULATED_CREDENTIALS_TTL_MS = 60 * 60_000;
+
+/**
+ * Gives each simulated device NATS credentials of its own that expire after `ttlMs`: its agent
+ * renews them on `.credentials` at 2/3 of their lifetime, as a registered real device does.
+ */
+export async function withCredentials(
+  specs: readonly SimulatedDeviceSpec[], trust: NatsTrust, ttlMs: number, now = new Date(),
+): Promise<SimulatedDeviceSpec[]> {
+  const expiresAt = new Date(now.getTime() + ttlMs);
+  return Promise.all(specs.map(async (spec) => ({
+    ...spec, credentials: (await mintDeviceCredentials(trust, spec.deviceId, { expiresAt, issuedAt: now })).creds,
+  })));
 }
 
 /** Counts what the fleet does between prints; on a terminal the line is redrawn in place. */
@@ -183,14 +201,11 @@ async function readText(path: string, what: string): Promise<string> {
 }
 
 function parseTrust(text: string, path: string): NatsTrust {
-  let trust: Partial<NatsTrust>;
   try {
-    trust = JSON.parse(text) as Partial<NatsTrust>;
+    return parseNatsTrust(text, `file ${path}`);
   } catch (error) {
-    throw new CliError(`the NATS trust file ${path} is not JSON: ${(error as Error).message}`);
+    throw new CliError((error as Error).message);
   }
-  if (typeof trust?.accountSeed !== 'string') throw new CliError(`the NATS trust file ${path} has no accountSeed (expected the nats-trust.json the embedded default writes)`);
-  return trust as NatsTrust;
 }
 
 function usageFailure(io: CliIo, problem: string): number {

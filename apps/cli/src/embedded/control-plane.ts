@@ -1,17 +1,17 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { DynamicModule, INestApplication, INestApplicationContext } from '@nestjs/common';
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, type NatsConnection, type TlsOptions } from '@nats-io/transport-node';
 import { Services } from '@hotswap/contracts';
 import {
-  consoleLogger, JetStreamEventStore, MessageBus, mintServiceCredentials,
-  type ArtifactStore, type Clock, type NatsTrust, type ServiceRuntime, type SqlDatabase,
+  consoleLogger, JetStreamEventStore, MessageBus, mintServiceCredentials, natsConnectionCount, observeHttpConnections, otelBusOptions, startMetrics,
+  type ArtifactStore, type Clock, type NatsTrust, type ServiceMetrics, type ServiceRuntime, type SqlDatabase,
 } from '@hotswap/infrastructure';
 import { DeviceRegistryModule, type DeviceRegistryOptions } from '@hotswap/device-registry';
-import { DistributorModule } from '@hotswap/distributor';
+import { DistributorModule, type DistributorOptions } from '@hotswap/distributor';
 import { createGatewayApp, type RateLimitOptions } from '@hotswap/gateway';
 import { ModelRegistryModule } from '@hotswap/model-registry';
-import { MonitorModule } from '@hotswap/monitor';
+import { MonitorModule, type MonitorOptions } from '@hotswap/monitor';
 import { ValidatorModule, type ValidatorOptions } from '@hotswap/validator';
 
 export interface ControlPlaneSecrets {
@@ -44,10 +44,22 @@ export interface ControlPlaneOptions {
    * with its own credentials. Without it, connections are anonymous.
    */
   readonly natsAuth?: boolean;
+  /** TLS of every service's NATS connection (`natsTlsFromEnv()`); none by default, as the embedded nats-server is plain. */
+  readonly natsTls?: TlsOptions;
   /** Per-user rate limits of the gateway (shared through NATS KV); none when omitted. */
   readonly rateLimits?: RateLimitOptions;
+  /** How rollouts run (tick, execution defaults, approval tags: `rolloutOptionsFromEnv()`); the URLs and keys come from here. */
+  readonly distributor?: Partial<Omit<DistributorOptions, 'artifactBaseUrl' | 'urlSigningSecret' | 'manifestPrivateKeyPem'>>;
+  /** Detection and alerting (`monitorOptionsFromEnv()`). */
+  readonly monitor?: Partial<MonitorOptions>;
   /** Validator options (e.g. `onDevice`, `staleRunMs`); it signs device requests with `secrets` and the gateway's URL. */
   readonly validator?: Omit<ValidatorOptions, 'device'>;
+  /**
+   * The metrics handle every hosted service records into, served at the gateway's `/metrics`.
+   * Default: one of the control plane's own, shut down by `close()`. (Tracing is the process's:
+   * the composition root calls `startTracing` once; without it spans are no-ops.)
+   */
+  readonly metrics?: ServiceMetrics;
 }
 
 export interface ControlPlane {
@@ -55,6 +67,8 @@ export interface ControlPlane {
   readonly url: string;
   readonly gateway: INestApplication;
   readonly services: ReadonlyMap<string, INestApplicationContext>;
+  /** Shared by every hosted service; the gateway serves it at `/metrics`. */
+  readonly metrics: ServiceMetrics;
   close(): Promise<void>;
 }
 
@@ -69,6 +83,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const connections: NatsConnection[] = [];
   const contexts: Array<INestApplicationContext> = [];
   const services = new Map<string, INestApplicationContext>();
+  const metrics = options.metrics ?? startMetrics({ serviceName: 'hotswap', logger: consoleLogger('metrics', options.quiet) });
 
   const runtimeFor = async (service: string): Promise<ServiceRuntime> => {
     const trust = options.natsAuth ? options.secrets.natsTrust : undefined;
@@ -79,17 +94,20 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const nats = await connect({
       servers: options.natsUrl, name: `hotswap-${service}`, maxReconnectAttempts: -1, reconnectTimeWait: 500,
       ...(authenticator ? { authenticator } : {}),
+      ...(options.natsTls ? { tls: options.natsTls } : {}),
     });
     connections.push(nats);
+    metrics.observeConnections('nats', natsConnectionCount(nats));
     const logger = consoleLogger(service, options.quiet);
     return {
       nats,
-      bus: new MessageBus(nats, { logger }),
+      bus: new MessageBus(nats, { ...otelBusOptions, logger }),
       eventStore: await JetStreamEventStore.fromConnection(nats),
       db: options.db,
       artifacts: options.artifacts,
       clock,
       logger,
+      metrics,
     };
   };
   const boot = async (name: string, module: DynamicModule) => {
@@ -102,12 +120,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const close = async () => {
     for (const context of contexts.reverse()) await context.close().catch(() => undefined);
     await Promise.all(connections.map((nc) => nc.drain().catch(() => nc.close())));
+    if (options.metrics === undefined) await metrics.shutdown();
   };
 
   try {
     const gatewayRuntime = await runtimeFor('gateway');
     const gateway = await createGatewayApp({
       bus: gatewayRuntime.bus,
+      metrics,
       artifacts: options.artifacts,
       jwtSecret: options.secrets.jwtSecret,
       urlSigningSecret: options.secrets.urlSigningSecret,
@@ -118,6 +138,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       ...(options.secrets.registrationApiKeySha256 ? { registrationApiKeySha256: options.secrets.registrationApiKeySha256 } : {}),
     }, options.http);
     contexts.push(gateway);
+    observeHttpConnections(metrics, gateway.getHttpServer());
     const address = gateway.getHttpServer().address() as { port: number };
     const url = `http://${options.http.host}:${address.port}`;
 
@@ -125,8 +146,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     await boot(Services.deviceRegistry, DeviceRegistryModule.register(await runtimeFor(Services.deviceRegistry), {
       ...options.deviceRegistry,
       ...(options.secrets.natsTrust ? { natsTrust: options.secrets.natsTrust } : {}),
+      metrics,
     }));
     await boot(Services.distributor, DistributorModule.register(await runtimeFor(Services.distributor), {
+      ...options.distributor,
       artifactBaseUrl: url,
       urlSigningSecret: options.secrets.urlSigningSecret,
       manifestPrivateKeyPem: options.secrets.manifestPrivateKeyPem,
@@ -135,8 +158,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       ...options.validator,
       device: { artifactBaseUrl: url, urlSigningSecret: options.secrets.urlSigningSecret, manifestPrivateKeyPem: options.secrets.manifestPrivateKeyPem },
     }));
-    await boot(Services.monitor, MonitorModule.register(await runtimeFor(Services.monitor)));
-    return { url, gateway, services, close };
+    await boot(Services.monitor, MonitorModule.register(await runtimeFor(Services.monitor), options.monitor));
+    return { url, gateway, services, metrics, close };
   } catch (error) {
     await close();
     throw error;

@@ -31,13 +31,17 @@ export class OfflineDetector implements OnModuleInit, OnModuleDestroy {
   async sweep(): Promise<string[]> {
     const before = new Date(this.runtime.clock().getTime() - this.options.offlineAfterMs).toISOString();
     const silent = await this.devices.silentSince(before);
+    // One wait for the read model at the end, not one per device: a whole site going dark is thousands.
+    let last: bigint | undefined;
     for (const device of silent) {
       try {
-        await this.commands.run('MarkOffline', { deviceId: device.id, lastHeartbeat: device.lastHeartbeat }, 'system:device-registry');
+        const { position } = await this.commands.run('MarkOffline', { deviceId: device.id, lastHeartbeat: device.lastHeartbeat }, 'system:device-registry', undefined, { wait: false });
+        if (position !== undefined && (last === undefined || position > last)) last = position;
       } catch (error) {
         this.runtime.logger.warn('could not mark device offline', { deviceId: device.id, error: String(error) });
       }
     }
+    if (last !== undefined) await this.devices.waitFor(last);
     return silent.map((d) => d.id);
   }
 }

@@ -35,9 +35,9 @@ export class DistributorDevicePlane implements OnModuleInit, OnModuleDestroy {
           if (!report.distributionId || (report.phase !== 'swapped' && report.phase !== 'failed')) return;
           await this.distributions.run('RecordTargetResult', {
             distributionId: report.distributionId, deviceId: report.deviceId, commandId: report.commandId,
-            outcome: report.phase === 'swapped' ? 'succeeded' : 'failed',
-            ...(report.timings?.totalMs !== undefined ? { swapMs: report.timings.totalMs } : {}),
-            ...(report.reason ? { reason: report.reason } : {}),
+            outcome: report.phase === 'swapped' ? 'swapped' : 'failed',
+            swapMs: report.timings?.totalMs ?? 0,
+            reason: report.reason ?? 'the device reported a failure without a reason',
           }, report.deviceId, ctx.traceparent);
         },
       }),

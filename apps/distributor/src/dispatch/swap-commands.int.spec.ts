@@ -71,3 +71,13 @@ describe('SwapCommands - artifact URLs', () => {
     expect(new URL(command.artifactUrl).searchParams.get('X-Amz-Expires')).toBe(String(7 * 24 * 3600));
   });
 });
+
+describe('SwapCommands - artifact transport', () => {
+  it('carries the artifact key for the NATS transport, and the transport only when the distribution forced one', async () => {
+    const auto = await commands(t.runtime.artifacts, { presignArtifactUrls: false }).build({ modelId: artifact.modelId, commandId: 'c-t1' });
+    expect(auto.artifactKey).toBe(artifact.artifactKey);
+    expect(auto).not.toHaveProperty('transport');
+    const forced = await commands(t.runtime.artifacts, { presignArtifactUrls: false }).build({ modelId: artifact.modelId, commandId: 'c-t2', transport: 'nats' });
+    expect(forced).toMatchObject({ transport: 'nats', artifactKey: artifact.artifactKey });
+  });
+});

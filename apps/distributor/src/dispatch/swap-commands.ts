@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Queries, type ModelArtifactView, type SwapCommand } from '@hotswap/contracts';
+import { Queries, type DesiredModel, type ModelArtifactView, type SwapCommand } from '@hotswap/contracts';
 import { SERVICE_RUNTIME, signManifest, signRollback, signUrl, type ServiceRuntime } from '@hotswap/infrastructure';
 import { DISTRIBUTOR_OPTIONS, type DistributorOptions } from '../distributor.options.js';
 
@@ -11,14 +11,8 @@ interface PresigningStore {
 /** The longest a presigned S3 URL may live: 7 days. */
 const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
-/** What the control plane wants a device to run; the value of its `hotswap-desired` KV key. */
-export interface DesiredModel {
-  readonly modelId: string;
-  readonly commandId: string;
-  readonly distributionId?: string;
-  /** Going back to an older version: the command carries a signed rollback instruction. */
-  readonly rollback?: boolean;
-}
+/** What the control plane wants a device to run (declared in the contracts: instances hand it to each other). */
+export type { DesiredModel };
 
 /** Builds swap commands with a fresh signed URL and a signed release manifest. */
 @Injectable()
@@ -49,6 +43,9 @@ export class SwapCommands {
       ...(desired.distributionId ? { distributionId: desired.distributionId } : {}),
       modelId: desired.modelId,
       artifactUrl: await this.artifactUrl(artifact.artifactKey, now),
+      // The key lets a device on the NATS transport ask for the bytes on its own `.artifact` subject.
+      artifactKey: artifact.artifactKey,
+      ...(desired.transport ? { transport: desired.transport } : {}),
       release,
       issuedAt: now.toISOString(),
       ...(rollback ? { rollback } : {}),

@@ -7,10 +7,10 @@
  * key pair and signs in pure JS (~15 ms per connect), which stalls a simulator connecting
  * thousands of devices past the server's authentication timeout.
  */
-import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Authenticator } from '@nats-io/transport-node';
+import { nkeyFromSeed, type FastNkey } from '@hotswap/infrastructure';
 
 export class InvalidCredentialsError extends Error {
   override readonly name = 'InvalidCredentialsError';
@@ -23,9 +23,6 @@ export const RENEW_AT_FRACTION = 2 / 3;
 
 const USER_JWT = /-----BEGIN NATS USER JWT-----\s*\n\s*([\w.-]+)\s*\n/;
 const USER_SEED = /-----BEGIN USER NKEY SEED-----\s*\n\s*(SU[A-Z2-7]+)\s*\n/;
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-/** DER prefix of a PKCS#8 Ed25519 private key; the 32-byte seed follows. */
-const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 interface JwtClaims {
   readonly iat?: unknown;
@@ -70,7 +67,7 @@ interface ParsedCredentials {
   readonly jwt: string;
   /** The user's public nkey (the JWT's `sub`). */
   readonly nkey: string;
-  readonly key: KeyObject;
+  readonly key: FastNkey;
   readonly life: CredentialsLifetime;
 }
 
@@ -80,28 +77,15 @@ function parseCredentials(creds: string): ParsedCredentials {
   const jwt = USER_JWT.exec(creds)?.[1] as string;
   const seed = USER_SEED.exec(creds)?.[1];
   if (seed === undefined) throw new InvalidCredentialsError('credentials hold no user nkey seed (expected the text of a .creds file)');
-  const raw = base32Decode(seed);
-  // 2 bytes of prefix, the 32-byte Ed25519 seed, a 2-byte checksum.
-  if (raw.length !== 36) throw new InvalidCredentialsError('the user nkey seed in the credentials has the wrong length');
-  const key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, raw.subarray(2, 34)]), format: 'der', type: 'pkcs8' });
+  let key: FastNkey;
+  try {
+    key = nkeyFromSeed(seed);
+  } catch (err) {
+    throw new InvalidCredentialsError(`the user nkey seed in the credentials is unusable: ${(err as Error).message}`, { cause: err });
+  }
   const { sub } = readClaims(jwt);
   if (typeof sub !== 'string') throw new InvalidCredentialsError('the NATS user JWT in the credentials has no sub');
   return { jwt, nkey: sub, key, life };
-}
-
-function base32Decode(text: string): Buffer {
-  const out: number[] = [];
-  let bits = 0;
-  let value = 0;
-  for (const char of text) {
-    value = (value << 5) | BASE32.indexOf(char);
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
 }
 
 export class DeviceCredentials {
@@ -118,7 +102,7 @@ export class DeviceCredentials {
     this.path = join(dataDir, CREDENTIALS_FILE);
     this.authenticator = (nonce?: string) => {
       const { jwt, nkey, key } = this.parsed;
-      return { jwt, nkey, sig: nonce ? sign(null, Buffer.from(nonce), key).toString('base64') : '' };
+      return { jwt, nkey, sig: nonce ? key.sign(Buffer.from(nonce)).toString('base64') : '' };
     };
   }
 

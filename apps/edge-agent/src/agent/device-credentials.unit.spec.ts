@@ -26,5 +26,7 @@ describe('device credentials', () => {
     const jwtOnly = creds.replace(/-----BEGIN USER NKEY SEED-----[\s\S]*/, '');
     expect(() => new DeviceCredentials(jwtOnly, '/tmp/unused')).toThrow('credentials hold no user nkey seed (expected the text of a .creds file)');
     expect(() => new DeviceCredentials(creds.replace(/-----BEGIN NATS USER JWT-----\s*\n\s*\S+/, '-----BEGIN NATS USER JWT-----\nnot.a.jwt'), '/tmp/unused')).toThrow(InvalidCredentialsError);
+    const truncatedSeed = creds.replace(/(-----BEGIN USER NKEY SEED-----\s*\n\s*SU[A-Z2-7]{10})[A-Z2-7]+/, '$1');
+    expect(() => new DeviceCredentials(truncatedSeed, '/tmp/unused')).toThrow('the user nkey seed in the credentials is unusable: an nkey seed decodes to 36 bytes, got 7');
   });
 });

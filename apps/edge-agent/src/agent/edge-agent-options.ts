@@ -44,10 +44,19 @@ export interface EdgeAgentOptions {
   readonly downloadBackoffBaseMs?: number;
   /** Cap of one download retry delay, in ms. Default 5000. */
   readonly downloadBackoffMaxMs?: number;
-  /** Timeout of the `.register` and `.sync` requests, in ms. Default 2000. */
+  /** Timeout of the `.register` and `.sync` requests, in ms; an unanswered `.register` is asked again with twice the timeout (up to 30 s). Default 2000. */
   readonly requestTimeoutMs?: number;
   /** Cap of the delay between connect / register / sync retries, in ms. Default 10000. */
   readonly retryMaxDelayMs?: number;
+  /**
+   * NATS transport (a device whose `capabilities.transport` is `nats`, or a command that says so):
+   * bytes per `.artifact` chunk request. At most the server's `max_payload` less 1 KiB. Default 256 KiB.
+   */
+  readonly natsChunkBytes?: number;
+  /** NATS transport: chunk requests in flight at once. Default 4. */
+  readonly natsChunkWindow?: number;
+  /** NATS transport: how long one chunk request may take, in ms. Default 10000. */
+  readonly natsChunkTimeoutMs?: number;
   /** Bytes to keep free on the data directory's file system: a download that would eat into them is refused. Default 0. */
   readonly diskReserveBytes?: number;
   /** onnxruntime session options (threads, execution providers). */
@@ -77,5 +86,8 @@ export const EDGE_AGENT_DEFAULTS = {
   requestTimeoutMs: 2000,
   retryMaxDelayMs: 10_000,
   diskReserveBytes: 0,
+  natsChunkBytes: 256 * 1024,
+  natsChunkWindow: 4,
+  natsChunkTimeoutMs: 10_000,
   inferenceHost: '127.0.0.1',
 } as const;

@@ -32,6 +32,8 @@ import { SessionCache, type SessionLease } from '../swap/session-cache.js';
 import { SwapPipeline, type StatusUpdate, type SwapJob } from '../swap/swap-pipeline.js';
 import { fromOrtTensor, toOrtTensor, type Feeds, type TensorData } from '../swap/tensors.js';
 import { InferenceStats } from '../telemetry/inference-stats.js';
+import { forwardingLogger } from '../telemetry/device-logging.js';
+import { tracedSwap } from '../telemetry/swap-tracing.js';
 import { matchesLabel, type Label } from '../telemetry/label.js';
 import { DeviceValidations } from '../validation/device-validation.js';
 import { DeviceCredentials } from './device-credentials.js';
@@ -76,6 +78,15 @@ const SEEN_COMMANDS_LIMIT = 1000;
 const RETRY_BASE_MS = 250;
 /** Longest single timer (setTimeout caps at 2^31-1 ms); a later renewal is re-planned when it fires. */
 const MAX_TIMER_MS = 24 * 3600_000;
+/** `.register` error codes that mean "not registered yet", not "refused". */
+const RETRYABLE_REGISTRATION_CODES: ReadonlySet<string> = new Set(['UNAVAILABLE', 'INTERNAL']);
+
+/**
+ * Cap of one `.register` request's timeout. It doubles per attempt: a registry working through a
+ * fleet's burst answers late, and re-asking at a fixed short timeout only queues more work for it
+ * (each abandoned request is still processed) while no answer ever arrives in time.
+ */
+const REGISTER_TIMEOUT_MAX_MS = 30_000;
 /** Error codes of a `.credentials` reply worth asking again for; any other is a refusal. */
 const TRANSIENT_CODES = new Set(['UNAVAILABLE', 'INTERNAL', 'TIMEOUT']);
 
@@ -133,6 +144,15 @@ export class EdgeAgent {
       const value = options[key];
       if (value !== undefined && !(Number.isFinite(value) && value >= 0)) throw new InvalidAgentOptionsError(`${key} must be a number >= 0, got ${value}`);
     }
+    if (options.natsChunkBytes !== undefined && !(Number.isInteger(options.natsChunkBytes) && options.natsChunkBytes >= 1024 && options.natsChunkBytes <= 64 * 1024 * 1024)) {
+      throw new InvalidAgentOptionsError(`natsChunkBytes must be an integer in 1024..67108864, got ${options.natsChunkBytes}`);
+    }
+    if (options.natsChunkWindow !== undefined && !(Number.isInteger(options.natsChunkWindow) && options.natsChunkWindow >= 1 && options.natsChunkWindow <= 64)) {
+      throw new InvalidAgentOptionsError(`natsChunkWindow must be an integer in 1..64, got ${options.natsChunkWindow}`);
+    }
+    if (options.natsChunkTimeoutMs !== undefined && !(Number.isFinite(options.natsChunkTimeoutMs) && options.natsChunkTimeoutMs >= 1)) {
+      throw new InvalidAgentOptionsError(`natsChunkTimeoutMs must be a number >= 1, got ${options.natsChunkTimeoutMs}`);
+    }
     const port = options.inferencePort;
     if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
       throw new InvalidAgentOptionsError(`inferencePort must be an integer in 0..65535, got ${port}`);
@@ -148,12 +168,15 @@ export class EdgeAgent {
     this.deviceId = options.deviceId;
     this.opts = { ...EDGE_AGENT_DEFAULTS, ...withoutUndefined(options) } as EdgeAgent['opts'];
     this.clock = options.clock ?? (() => new Date());
-    this.logger = options.logger ?? jsonLogger({ deviceId: options.deviceId });
+    // Warnings and errors also go to central logging, over NATS.
+    this.logger = forwardingLogger(options.logger ?? jsonLogger({ deviceId: options.deviceId }), options.deviceId,
+      (line) => this.publish(DeviceSubjects.log(this.deviceId), line), this.clock);
     this.store = new ModelStore(options.dataDir);
     this.sessions = options.sessionCache ?? new SessionCache();
     this.ownsSessions = options.sessionCache === undefined;
     this.stats = new InferenceStats(this.deviceId, this.clock());
     this.pipeline = new SwapPipeline({
+      deviceId: options.deviceId,
       store: this.store,
       slots: this.slots,
       sessions: this.sessions,
@@ -165,6 +188,13 @@ export class EdgeAgent {
       downloadBackoffBaseMs: this.opts.downloadBackoffBaseMs,
       downloadBackoffMaxMs: this.opts.downloadBackoffMaxMs,
       diskReserveBytes: this.opts.diskReserveBytes,
+      transport: options.capabilities.transport ?? 'http',
+      nats: {
+        connection: () => this.nc,
+        chunkBytes: this.opts.natsChunkBytes,
+        window: this.opts.natsChunkWindow,
+        requestTimeoutMs: this.opts.natsChunkTimeoutMs,
+      },
       sessionOptions: options.sessionOptions,
       signal: this.lifetime.signal,
       logger: this.logger,
@@ -176,7 +206,7 @@ export class EdgeAgent {
     });
     this.queue = new SwapQueue<SwapJob>(
       async (job) => {
-        const outcome = await this.pipeline.run(job);
+        const outcome = await tracedSwap(this.deviceId, job, (traced) => this.pipeline.run(traced));
         this.logger.info(`swap ${outcome}`, { commandId: job.command.commandId, modelId: job.command.modelId, source: job.source });
       },
       (dropped, by) => this.reportStatus(dropped, { phase: 'failed', reason: `superseded by command ${by.command.commandId}` }),
@@ -502,12 +532,17 @@ export class EdgeAgent {
     for (let attempt = 1; this.state === 'started' && !nc.isClosed(); attempt++) {
       try {
         const reply = await nc.request(DeviceSubjects.register(this.deviceId), JSON.stringify(announcement), {
-          timeout: this.opts.requestTimeoutMs,
+          timeout: Math.max(this.opts.requestTimeoutMs, Math.min(this.opts.requestTimeoutMs * 2 ** (attempt - 1), REGISTER_TIMEOUT_MAX_MS)),
           headers: traceHeaders(),
         });
         const parsed = parseJson(reply.data);
-        const body = parsed.ok ? (parsed.value as { accepted?: unknown; reason?: unknown } | null) : null;
+        const body = parsed.ok ? (parsed.value as { accepted?: unknown; reason?: unknown; error?: { code?: unknown; message?: unknown } } | null) : null;
+        // A registry shedding a burst (UNAVAILABLE) or failing (INTERNAL) has not registered us: ask again.
+        if (body?.error !== undefined && RETRYABLE_REGISTRATION_CODES.has(String(body.error.code))) {
+          throw new Error(`registry answered ${String(body.error.code)}: ${String(body.error.message)}`);
+        }
         if (body?.accepted === false) this.logger.warn('registration refused', { reason: body.reason });
+        else if (body?.error !== undefined) this.logger.warn('registration refused', { reason: String(body.error.message) });
         else this.logger.info('registered');
         return;
       } catch (err) {
@@ -593,7 +628,8 @@ export class EdgeAgent {
 
   private job(command: SwapCommand, msg: Msg, source: SwapJob['source'], receivedAt = performance.now()): SwapJob {
     const incoming = msg.headers?.get('traceparent');
-    const traceparent = incoming && parseTraceparent(incoming) ? childTraceparent(incoming) : newTraceparent();
+    // The command's own traceparent: the job's `device.update` span continues it.
+    const traceparent = incoming && parseTraceparent(incoming) ? incoming : newTraceparent();
     return { command, receivedAt, traceparent, source };
   }
 

@@ -1,3 +1,5 @@
+import { activeTraceIds } from '@hotswap/infrastructure';
+
 /** The agent logs through this small interface so an embedding process can route it anywhere. */
 export interface AgentLogger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -10,11 +12,14 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-/** One JSON object per line on stderr, so stdout stays free for whatever embeds the agent. */
+/**
+ * One JSON object per line on stderr, so stdout stays free for whatever embeds the agent; lines
+ * logged inside a span (a swap) carry its `trace_id` and `span_id`.
+ */
 export function jsonLogger(base: Record<string, unknown> = {}, level: LogLevel = 'info'): AgentLogger {
   const write = (lvl: Exclude<LogLevel, 'silent'>) => (message: string, fields?: Record<string, unknown>) => {
     if (RANK[lvl] < RANK[level]) return;
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, ...base, message, ...fields })}\n`);
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, ...base, message, ...fields, ...activeTraceIds() })}\n`);
   };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }

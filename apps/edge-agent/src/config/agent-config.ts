@@ -48,13 +48,13 @@ function readable(what: string, path: string): Buffer {
   }
 }
 
-/** A PEM text, or the path of a file holding one. */
+/** A PEM text, or the path of a file holding one; several PEM blocks pin several keys (rotation). */
 function publicKeyPem(raw: string): string {
   const pem = raw.includes('-----BEGIN') ? raw.replace(/\\n/g, '\n') : readable('public key', raw.trim()).toString('utf8');
   try {
     assertManifestPublicKey(pem);
   } catch (err) {
-    throw new ConfigValueError(`must be an Ed25519 public key in PEM form, or the path of one (${(err as Error).message})`);
+    throw new ConfigValueError(`must be Ed25519 public key(s) in PEM form, or the path of a file of them (${(err as Error).message})`);
   }
   return pem;
 }
@@ -77,12 +77,15 @@ export const edgeAgentConfigSchema = defineConfig({
   manifestPublicKeyPem: {
     env: 'HOTSWAP_MANIFEST_PUBLIC_KEY',
     parse: publicKeyPem,
-    description: 'pinned Ed25519 public key (PEM text or path) release manifests must be signed with',
+    description: 'pinned Ed25519 public key(s) (PEM text or path) release manifests must be signed with; several PEM blocks while the signing key rotates',
   },
   heartbeatIntervalMs: { env: 'HOTSWAP_HEARTBEAT_INTERVAL', default: 'PT5S', parse: isoDuration, description: 'interval between heartbeats (ISO 8601 duration)' },
   telemetryIntervalMs: { env: 'HOTSWAP_TELEMETRY_INTERVAL', default: 'PT5S', parse: isoDuration, description: 'telemetry window length (ISO 8601 duration)' },
   graceMs: { env: 'HOTSWAP_SWAP_GRACE', default: 'PT2S', parse: isoDuration, description: 'how long a replaced session stays loaded (ISO 8601 duration)' },
   warmupRuns: { env: 'HOTSWAP_WARMUP_RUNS', default: '3', parse: int({ min: 0, max: 1000 }), description: 'warm-up inferences before a new model takes traffic' },
+  transport: { env: 'HOTSWAP_ARTIFACT_TRANSPORT', default: 'http', parse: oneOf(['http', 'nats']), description: 'how the device receives artifacts: http (download URL) or nats (chunks over its own NATS subjects, for sites with no HTTP route)' },
+  natsChunkBytes: { env: 'HOTSWAP_NATS_CHUNK_BYTES', default: String(256 * 1024), parse: int({ min: 1024, max: 64 * 1024 * 1024 }), description: 'bytes per chunk of the NATS transport' },
+  natsChunkWindow: { env: 'HOTSWAP_NATS_CHUNK_WINDOW', default: '4', parse: int({ min: 1, max: 64 }), description: 'chunk requests in flight on the NATS transport (flow control)' },
   downloadRetries: { env: 'HOTSWAP_DOWNLOAD_RETRIES', default: '5', parse: int({ min: 0, max: 100 }), description: 'download retries after the first attempt' },
   diskReserveMb: { env: 'HOTSWAP_DISK_RESERVE_MB', default: '0', parse: int({ min: 0 }), description: 'MiB a download must leave free on the data directory\'s file system' },
   inferencePort: { env: 'HOTSWAP_INFERENCE_PORT', optional: true, parse: int({ min: 0, max: 65535 }), description: 'local port of POST /infer (0: any free port; unset: no server)' },
@@ -103,7 +106,7 @@ export function agentOptionsFromConfig(config: EdgeAgentConfig, logger: AgentLog
     deviceType: config.deviceType,
     region: config.region,
     tags: config.tags,
-    capabilities: { cpuCores: config.cpuCores, gpu: config.gpu, memoryMb: config.memoryMb, storageMb: config.storageMb },
+    capabilities: { cpuCores: config.cpuCores, gpu: config.gpu, memoryMb: config.memoryMb, storageMb: config.storageMb, transport: config.transport },
     natsServers: config.natsServers,
     natsOptions: {
       ...(config.natsUser !== undefined ? { user: config.natsUser, pass: config.natsPass } : {}),
@@ -117,6 +120,8 @@ export function agentOptionsFromConfig(config: EdgeAgentConfig, logger: AgentLog
     graceMs: config.graceMs,
     warmupRuns: config.warmupRuns,
     downloadRetries: config.downloadRetries,
+    natsChunkBytes: config.natsChunkBytes,
+    natsChunkWindow: config.natsChunkWindow,
     diskReserveBytes: config.diskReserveMb * 2 ** 20,
     ...(config.inferencePort !== undefined ? { inferencePort: config.inferencePort } : {}),
     inferenceHost: config.inferenceHost,

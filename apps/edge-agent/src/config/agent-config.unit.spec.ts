@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSigningKeyPair } from '@hotswap/infrastructure';
+import { generateSigningKeyPair, pinnedPublicKeys } from '@hotswap/infrastructure';
 import { silentLogger } from '../agent/logger.js';
 import { agentOptionsFromConfig, loadEdgeAgentConfig } from './agent-config.js';
 
@@ -116,9 +116,19 @@ describe('edge agent configuration', () => {
     );
   });
 
+  it('pins every key of a bundle file (the old and the new signing key while it rotates), and names a bad one', async () => {
+    const next = generateSigningKeyPair();
+    const bundlePath = join(dir, 'manifest-bundle.pub');
+    await writeFile(bundlePath, `${publicKeyPem}${next.publicKeyPem}`);
+    const options = agentOptionsFromConfig(loadEdgeAgentConfig({ HOTSWAP_DEVICE_ID: 'dev-002', HOTSWAP_MANIFEST_PUBLIC_KEY: bundlePath }), silentLogger);
+    expect(pinnedPublicKeys(options.manifestPublicKeyPem).map((k) => k.export({ type: 'spki', format: 'pem' }).toString())).toEqual([publicKeyPem, next.publicKeyPem]);
+    await writeFile(bundlePath, `${publicKeyPem}-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n`);
+    expect(() => loadEdgeAgentConfig({ HOTSWAP_DEVICE_ID: 'dev-002', HOTSWAP_MANIFEST_PUBLIC_KEY: bundlePath })).toThrow(/HOTSWAP_MANIFEST_PUBLIC_KEY: .*pinned key 2 of 2: the public key is not a valid PEM key/);
+  });
+
   it('refuses a missing device id and a key that is not Ed25519', () => {
     expect(() => loadEdgeAgentConfig({ HOTSWAP_MANIFEST_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----' })).toThrow(
-      /HOTSWAP_DEVICE_ID: missing[\s\S]*HOTSWAP_MANIFEST_PUBLIC_KEY: must be an Ed25519 public key in PEM form/,
+      /HOTSWAP_DEVICE_ID: missing[\s\S]*HOTSWAP_MANIFEST_PUBLIC_KEY: must be Ed25519 public key\(s\) in PEM form/,
     );
   });
 });

@@ -141,7 +141,27 @@ describe('artifact downloader', () => {
   it('gives up after the configured retries on a connection refused', async () => {
     const download = downloadArtifact({ url: 'http://127.0.0.1:1/x', destination: part(), maxBytes: 10, retries: 2, backoffBaseMs: 1 });
     await expect(download).rejects.toBeInstanceOf(DownloadError);
-    await expect(download).rejects.toThrow(/^download of http:\/\/127\.0\.0\.1:1\/x failed after 3 attempts: fetch failed/);
+    await expect(download).rejects.toThrow(/^download of http:\/\/127\.0\.0\.1:1\/x failed after 3 attempts: connect ECONNREFUSED 127\.0\.0\.1:1$/);
+  });
+
+  it('follows redirects to the artifact, as far as five, and refuses a sixth', async () => {
+    const target = artifacts.put('redirected', body);
+    const hops = await rawServer((req, res) => {
+      const left = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('left'));
+      res.writeHead(302, { location: left === 0 ? target : `/x?left=${left - 1}` }).end();
+    });
+    closers.push(hops.close);
+    const destination = part();
+    expect(await downloadArtifact({ url: `${hops.url}?left=4`, destination, maxBytes: body.length, retries: 0 })).toMatchObject({ bytes: body.length, sha256 });
+    const tooFar = downloadArtifact({ url: `${hops.url}?left=5`, destination: part(), maxBytes: body.length, retries: 3 });
+    await expect(tooFar).rejects.toThrow(/^more than 5 redirects for http:\/\/127\.0\.0\.1:\d+\/x\?…$/);
+    await expect(tooFar).rejects.toMatchObject({ retryable: false });
+  });
+
+  it('refuses a URL that is not http or https, without retrying', async () => {
+    const download = downloadArtifact({ url: 'ftp://example.com/model.onnx', destination: part(), maxBytes: 10, retries: 3 });
+    await expect(download).rejects.toThrow('unsupported protocol ftp: in ftp://example.com/model.onnx');
+    await expect(download).rejects.toMatchObject({ retryable: false });
   });
 
   it('stops at once when aborted', async () => {

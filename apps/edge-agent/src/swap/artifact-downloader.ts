@@ -1,13 +1,15 @@
 /**
- * Streams an artifact to disk with `fetch`, resuming with `Range` after a dropped connection and
+ * Streams an artifact to disk over `node:http(s)`, resuming with `Range` after a dropped connection and
  * retrying with exponential backoff. The manifest's size bounds it: a server that sends more is cut
  * off, so a hostile or broken URL cannot fill the device's disk.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
+import { get as httpGet, type IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -75,17 +77,8 @@ export async function downloadArtifact(options: DownloadOptions): Promise<Downlo
   let resumed = false;
   for (;;) {
     signal?.throwIfAborted();
-    let have = await sizeOf(destination);
-    if (have > maxBytes) {
-      // A leftover from some other artifact: start over rather than trust it.
-      await rm(destination, { force: true });
-      have = 0;
-    }
+    const have = await resumeOffset(destination, maxBytes, options.freeBytes);
     if (have === maxBytes) return { bytes: have, attempts, resumed, sha256: (await hashPrefix(destination, have)).digest('hex') };
-    if (options.freeBytes) {
-      const free = await options.freeBytes();
-      if (free < maxBytes - have) throw new InsufficientDiskSpaceError(maxBytes - have, free);
-    }
     attempts++;
     try {
       if (have > 0) resumed = true;
@@ -110,38 +103,39 @@ export async function downloadArtifact(options: DownloadOptions): Promise<Downlo
 
 /** One HTTP request; returns the file's size and SHA-256 once the response body has been written. */
 async function attempt(url: string, destination: string, have: number, maxBytes: number, signal?: AbortSignal): Promise<{ bytes: number; sha256: string }> {
-  const res = await fetch(url, { headers: have > 0 ? { range: `bytes=${have}-` } : {}, signal, redirect: 'follow' });
+  const res = await get(url, have > 0 ? { range: `bytes=${have}-` } : {}, signal);
+  const status = res.statusCode ?? 0;
+  const contentRange = res.headers['content-range'];
   let offset: number;
-  if (res.status === 206 && have > 0) {
-    const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
+  if (status === 206 && have > 0) {
+    const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange ?? '');
     if (range === null || Number(range[1]) !== have) {
-      await res.body?.cancel();
+      res.destroy();
       await rm(destination, { force: true });
-      throw new DownloadError(`server answered Range bytes=${have}- with content-range ${res.headers.get('content-range')}`, { retryable: true });
+      throw new DownloadError(`server answered Range bytes=${have}- with content-range ${contentRange ?? null}`, { retryable: true });
     }
     if (range[3] !== '*' && Number(range[3]) > maxBytes) {
-      await res.body?.cancel();
+      res.destroy();
       throw new ArtifactTooLargeError(maxBytes, `server announced ${range[3]} bytes`);
     }
     offset = have;
-  } else if (res.status === 200) {
+  } else if (status === 200) {
     // The server ignored the Range request (or there was none): the body is the whole file.
     offset = 0;
-  } else if (res.status === 416 && have > 0) {
-    await res.body?.cancel();
+  } else if (status === 416 && have > 0) {
+    res.destroy();
     await rm(destination, { force: true });
     throw new DownloadError(`server refused Range bytes=${have}- (416)`, { retryable: true });
   } else {
-    await res.body?.cancel();
-    const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-    throw new DownloadError(`HTTP ${res.status} ${res.statusText} for ${redact(url)}`, { retryable });
+    res.destroy();
+    const retryable = status >= 500 || status === 408 || status === 429;
+    throw new DownloadError(`HTTP ${status} ${res.statusMessage ?? ''} for ${redact(url)}`, { retryable });
   }
-  const length = res.headers.get('content-length');
-  if (length !== null && offset + Number(length) > maxBytes) {
-    await res.body?.cancel();
+  const length = res.headers['content-length'];
+  if (length !== undefined && offset + Number(length) > maxBytes) {
+    res.destroy();
     throw new ArtifactTooLargeError(maxBytes, `server announced ${offset + Number(length)} bytes`);
   }
-  if (res.body === null) throw new DownloadError(`empty response body for ${redact(url)}`, { retryable: true });
   let written = offset;
   // Hashed on the way to disk, so verification needs no second read of the file.
   const hash = await hashPrefix(destination, offset);
@@ -153,10 +147,9 @@ async function attempt(url: string, destination: string, have: number, maxBytes:
       else callback(null, chunk);
     },
   });
-  const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
   const sink = createWriteStream(destination, { flags: offset > 0 ? 'a' : 'w' });
   try {
-    await pipeline(body, limiter, sink, { signal });
+    await pipeline(res, limiter, sink, { signal });
   } catch (err) {
     // The pipeline can fail before the file is even opened or closed: wait for it, or a caller
     // removing the file could see it reappear.
@@ -166,15 +159,70 @@ async function attempt(url: string, destination: string, have: number, maxBytes:
   return { bytes: written, sha256: hash.digest('hex') };
 }
 
+const MAX_REDIRECTS = 5;
+
+/**
+ * GET with redirects followed (as `fetch` would). `node:http` rather than `fetch`: on a device
+ * serving inferences while it swaps, fetch's web streams cost the main thread about a third more
+ * CPU per artifact, and their garbage lands in the middle of the swap.
+ */
+function get(url: string, headers: Record<string, string>, signal: AbortSignal | undefined, redirects = MAX_REDIRECTS): Promise<IncomingMessage> {
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      reject(new DownloadError(`not a URL: ${redact(url)}`, { retryable: false }));
+      return;
+    }
+    const request = target.protocol === 'https:' ? httpsGet : target.protocol === 'http:' ? httpGet : undefined;
+    if (request === undefined) {
+      reject(new DownloadError(`unsupported protocol ${target.protocol} in ${redact(url)}`, { retryable: false }));
+      return;
+    }
+    request(target, { headers, signal }, (res) => {
+      const location = res.headers.location;
+      if (res.statusCode !== undefined && [301, 302, 303, 307, 308].includes(res.statusCode) && location !== undefined) {
+        res.resume();
+        if (redirects === 0) {
+          reject(new DownloadError(`more than ${MAX_REDIRECTS} redirects for ${redact(url)}`, { retryable: false }));
+          return;
+        }
+        get(new URL(location, target).toString(), headers, signal, redirects - 1).then(resolve, reject);
+        return;
+      }
+      resolve(res);
+    }).on('error', reject);
+  });
+}
+
 /** A SHA-256 fed with the first `bytes` bytes of the file (none when 0). */
-async function hashPrefix(path: string, bytes: number): Promise<Hash> {
+/**
+ * Where an interrupted transfer of up to `maxBytes` into `destination` continues: the bytes
+ * already on disk (a larger file is a leftover of some other artifact and is removed), once the
+ * disk has room for the rest. Shared by the HTTP and the NATS transports.
+ */
+export async function resumeOffset(destination: string, maxBytes: number, freeBytes?: () => Promise<number>): Promise<number> {
+  let have = await sizeOf(destination);
+  if (have > maxBytes) {
+    await rm(destination, { force: true });
+    have = 0;
+  }
+  if (freeBytes && have < maxBytes) {
+    const free = await freeBytes();
+    if (free < maxBytes - have) throw new InsufficientDiskSpaceError(maxBytes - have, free);
+  }
+  return have;
+}
+
+export async function hashPrefix(path: string, bytes: number): Promise<Hash> {
   const hash = createHash('sha256');
   if (bytes === 0) return hash;
   for await (const chunk of createReadStream(path, { start: 0, end: bytes - 1 })) hash.update(chunk as Buffer);
   return hash;
 }
 
-async function sizeOf(path: string): Promise<number> {
+export async function sizeOf(path: string): Promise<number> {
   try {
     return (await stat(path)).size;
   } catch (err) {
@@ -189,7 +237,7 @@ export function redact(url: string): string {
   return q === -1 ? url : `${url.slice(0, q)}?…`;
 }
 
-function messageOf(err: unknown): string {
+export function messageOf(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'message' in err) {
     const e = err as { message: string; cause?: unknown };
     return e.cause === undefined ? e.message : `${e.message} (${messageOf(e.cause)})`;

@@ -6,15 +6,19 @@
  */
 import { rename, rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import type { SwapCommand, SwapPhase, SwapTimings } from '@hotswap/contracts';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { ArtifactTransport, SwapCommand, SwapPhase, SwapTimings } from '@hotswap/contracts';
+import { chooseArtifactTransport } from '@hotswap/domain';
 import { verifyManifest } from '@hotswap/infrastructure';
 import { describeError, type AgentLogger } from '../agent/logger.js';
 import { SwapFailedError } from '../agent/errors.js';
 import { downloadArtifact } from './artifact-downloader.js';
+import { downloadArtifactOverNats } from './nats-artifact-source.js';
 import { artifactMismatch, digestMismatch } from './artifact-verifier.js';
 import { warmUp, type SessionOptions } from './model-loader.js';
 import { ModelSlot, type ModelSlots } from './model-slots.js';
 import type { InstalledModel, ModelStore } from './model-store.js';
+import { swapSpan } from '../telemetry/swap-tracing.js';
 import { rollbackRefusal } from './rollback-protection.js';
 import type { SessionCache, SessionLease } from './session-cache.js';
 
@@ -22,7 +26,7 @@ export interface SwapJob {
   readonly command: SwapCommand;
   /** `performance.now()` when the command arrived: `totalMs` counts from here. */
   readonly receivedAt: number;
-  /** The traceparent status reports for this job carry. */
+  /** The command's traceparent; while the job runs, the one its status reports carry (`tracedSwap`). */
   readonly traceparent: string;
   /** Whether the job came from a `.cmd` message or from a `.sync` reply. */
   readonly source: 'command' | 'sync';
@@ -35,6 +39,8 @@ export interface StatusUpdate {
 }
 
 export interface SwapPipelineDeps {
+  /** For the `model.swap` span's `device.id`. */
+  readonly deviceId: string;
   readonly store: ModelStore;
   readonly slots: ModelSlots;
   /** Where sessions are loaded (each on its own thread), shared by identical artifacts. */
@@ -47,6 +53,10 @@ export interface SwapPipelineDeps {
   readonly downloadRetries: number;
   readonly downloadBackoffBaseMs?: number;
   readonly downloadBackoffMaxMs?: number;
+  /** The device's `transport` capability: how it fetches artifacts when the command does not say. Default `http`. */
+  readonly transport?: ArtifactTransport;
+  /** The NATS transport: the agent's connection and the chunking of `.artifact` requests. */
+  readonly nats?: NatsTransferSettings;
   /** Bytes the download must leave free on the data directory's file system. */
   readonly diskReserveBytes?: number;
   readonly sessionOptions?: SessionOptions;
@@ -54,6 +64,13 @@ export interface SwapPipelineDeps {
   readonly signal: AbortSignal;
   readonly logger: AgentLogger;
   readonly report: (job: SwapJob, update: StatusUpdate) => void;
+}
+
+export interface NatsTransferSettings {
+  readonly connection: () => NatsConnection | undefined;
+  readonly chunkBytes: number;
+  readonly window: number;
+  readonly requestTimeoutMs: number;
 }
 
 type Outcome = 'swapped' | 'already-active' | 'failed';
@@ -73,28 +90,35 @@ export class SwapPipeline {
     }
     let lease: SessionLease | undefined;
     try {
+      // The command's parsing, validation and ack ran in one synchronous stretch; let the
+      // inference replies queued meanwhile through before verification adds another.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const installed = await this.prepare(job, timings, report);
       const path = installed.artifactPath;
 
-      report('loading');
-      let t = performance.now();
-      // Loaded and warmed on the session's own thread: the active model keeps serving meanwhile.
-      lease = await this.step('model failed to load', () => this.deps.sessions.acquire(installed.release.manifest.sha256, path, this.deps.sessionOptions));
-      timings.loadMs = ms(performance.now() - t);
+      const previous = await swapSpan(this.deps.deviceId, command, async () => {
+        report('loading');
+        let t = performance.now();
+        // Loaded and warmed on the session's own thread: the active model keeps serving meanwhile.
+        const acquired = await this.step('model failed to load', () => this.deps.sessions.acquire(installed.release.manifest.sha256, path, this.deps.sessionOptions));
+        lease = acquired;
+        timings.loadMs = ms(performance.now() - t);
 
-      report('warming');
-      t = performance.now();
-      const loaded = lease.session;
-      // Warmed with the inputs the device's applications send today (the active model's).
-      const signature = this.deps.slots.active?.inputs;
-      await this.step('warm-up failed', () => warmUp(loaded, this.deps.warmupRuns, signature));
-      timings.warmupMs = ms(performance.now() - t);
-      this.throwIfStopping();
+        report('warming');
+        t = performance.now();
+        // Warmed with the inputs the device's applications send today (the active model's).
+        const signature = this.deps.slots.active?.inputs;
+        await this.step('warm-up failed', () => warmUp(acquired.session, this.deps.warmupRuns, signature));
+        timings.warmupMs = ms(performance.now() - t);
+        this.throwIfStopping();
+        await acquired.session.serve?.();
 
-      t = performance.now();
-      const previous = this.deps.slots.activate(new ModelSlot(installed, lease));
-      timings.activateMs = ms(performance.now() - t);
-      lease = undefined; // now owned by its slot
+        t = performance.now();
+        const replaced = this.deps.slots.activate(new ModelSlot(installed, acquired));
+        timings.activateMs = ms(performance.now() - t);
+        lease = undefined; // now owned by its slot
+        return replaced;
+      });
 
       if (previous) this.deps.slots.retire(previous, this.deps.graceMs, (err) => this.deps.logger.warn('releasing the previous session failed', { modelId: previous.modelId, error: describeError(err) }));
       await this.persist(installed, previous?.model);
@@ -134,20 +158,7 @@ export class SwapPipeline {
     let downloaded: { bytes: number; sha256: string } | undefined;
     if (!kept) {
       await rm(artifactPath, { force: true });
-      downloaded = await this.step('download failed', () =>
-        downloadArtifact({
-          url: command.artifactUrl,
-          destination: partPath,
-          maxBytes: manifest.sizeBytes,
-          retries: this.deps.downloadRetries,
-          backoffBaseMs: this.deps.downloadBackoffBaseMs,
-          backoffMaxMs: this.deps.downloadBackoffMaxMs,
-          freeBytes: async () => Math.max(0, (await store.freeBytes()) - (this.deps.diskReserveBytes ?? 0)),
-          signal: this.deps.signal,
-          onRetry: ({ attempt, delayMs, error }) =>
-            this.deps.logger.warn('download attempt failed; retrying', { commandId: command.commandId, attempt, delayMs, error: describeError(error) }),
-        }),
-      );
+      downloaded = await this.download(command, partPath);
     }
     timings.downloadMs = ms(performance.now() - t);
 
@@ -166,6 +177,55 @@ export class SwapPipeline {
     timings.verifyMs = ms(verifyMs);
     this.throwIfStopping();
     return { modelId: command.modelId, artifactPath, release };
+  }
+
+  /** Fetches the artifact into `partPath` over the command's transport, or the device's own (`auto`). */
+  private async download(command: SwapCommand, partPath: string): Promise<{ bytes: number; sha256: string }> {
+    const { store } = this.deps;
+    const manifest = command.release.manifest;
+    const freeBytes = async () => Math.max(0, (await store.freeBytes()) - (this.deps.diskReserveBytes ?? 0));
+    const transport = chooseArtifactTransport(command.transport, this.deps.transport);
+    if (transport === 'nats') {
+      const nats = this.deps.nats;
+      if (nats === undefined) throw new SwapFailedError('download failed: the NATS transport is not available on this device');
+      const artifactKey = command.artifactKey;
+      if (artifactKey === undefined) throw new SwapFailedError('download failed: the command names no artifactKey for the NATS transport');
+      return this.step('download over NATS failed', () =>
+        downloadArtifactOverNats({
+          connection: nats.connection,
+          deviceId: this.deps.deviceId,
+          modelId: command.modelId,
+          artifactKey,
+          destination: partPath,
+          maxBytes: manifest.sizeBytes,
+          chunkBytes: nats.chunkBytes,
+          window: nats.window,
+          requestTimeoutMs: nats.requestTimeoutMs,
+          retries: this.deps.downloadRetries,
+          backoffBaseMs: this.deps.downloadBackoffBaseMs,
+          backoffMaxMs: this.deps.downloadBackoffMaxMs,
+          freeBytes,
+          signal: this.deps.signal,
+          onResume: (offset) => this.deps.logger.info('resuming the artifact transfer', { commandId: command.commandId, transport, offset, sizeBytes: manifest.sizeBytes }),
+          onRetry: ({ attempt, delayMs, error, offset }) =>
+            this.deps.logger.warn('artifact transfer interrupted; retrying', { commandId: command.commandId, transport, attempt, delayMs, offset, error: describeError(error) }),
+        }),
+      );
+    }
+    return this.step('download failed', () =>
+      downloadArtifact({
+        url: command.artifactUrl,
+        destination: partPath,
+        maxBytes: manifest.sizeBytes,
+        retries: this.deps.downloadRetries,
+        backoffBaseMs: this.deps.downloadBackoffBaseMs,
+        backoffMaxMs: this.deps.downloadBackoffMaxMs,
+        freeBytes,
+        signal: this.deps.signal,
+        onRetry: ({ attempt, delayMs, error }) =>
+          this.deps.logger.warn('download attempt failed; retrying', { commandId: command.commandId, attempt, delayMs, error: describeError(error) }),
+      }),
+    );
   }
 
   private async persist(active: InstalledModel, previous: InstalledModel | undefined): Promise<void> {

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { threadId } from 'node:worker_threads';
@@ -33,6 +33,26 @@ afterAll(async () => {
 });
 
 describe('a session on its own thread', () => {
+  it('serves runs over a port handed to another thread, and refuses anything but run on it', async () => {
+    const session = await WorkerSession.open(await file('port.onnx', V2), { intraOpNumThreads: 1 });
+    try {
+      const port = await session.openPort();
+      const reply = (request: object) => new Promise<Record<string, unknown>>((resolve) => {
+        port.once('message', resolve);
+        port.postMessage(request);
+      });
+      const answer = await reply({ id: 7, op: 'run', feeds: x() });
+      expect(answer).toMatchObject({ id: 7, ok: true });
+      expect(Array.from((answer['value'] as { y: { data: Float32Array } }).y.data)).toEqual([2, 3, 4, 5]);
+      expect(await reply({ id: 8, op: 'release' })).toEqual({ id: 8, ok: false, error: { name: 'Error', message: 'only run on a port, got release' } });
+      // The session still serves its owner: the port could not release it.
+      expect(Array.from((await session.run(x())).y.data as Float32Array)).toEqual([2, 3, 4, 5]);
+      port.close();
+    } finally {
+      await session.release();
+    }
+  });
+
   it('loads a model, describes its inputs and outputs, and runs inferences off the main thread', async () => {
     const session = await WorkerSession.open(await file('v1.onnx', V1), { intraOpNumThreads: 1 });
     try {
@@ -53,6 +73,18 @@ describe('a session on its own thread', () => {
     }
     await expect(session.run(x())).rejects.toThrow(/^session thread exited with code/);
     await session.release();
+  });
+
+  it('loads niced, so a load yields the cores to the serving thread, and goes back to normal priority to serve', async () => {
+    const session = await WorkerSession.open(await file('niced.onnx', V1), { intraOpNumThreads: 1 });
+    try {
+      expect(session.loadedAtNice).toBe(10);
+      // This process may raise a thread's priority again (root here); an unprivileged one keeps the thread niced.
+      await expect(session.serve()).resolves.toBe(process.getuid?.() === 0);
+      expect(getPriority()).toBe(0); // the main thread was never niced
+    } finally {
+      await session.release();
+    }
   });
 
   it('reports a model that fails to load, and one whose run fails, with onnxruntime’s reason', async () => {

@@ -5,7 +5,7 @@
  * never blocks inferences on the current one. Messages are `{ id, op }` requests answered by
  * `{ id, ok, value | error }`.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort, type Transferable } from 'node:worker_threads';
 import type { SessionOptions } from './model-loader.js';
 import { transferables, type Feeds, type InputSpec, type TensorData } from './tensors.js';
 
@@ -18,6 +18,11 @@ export interface ModelSession {
   readonly outputNames: readonly string[];
   /** With `transfer`, the feeds' buffers move to the worker and become unusable to the caller. */
   run(feeds: Feeds, transfer?: boolean): Promise<Record<string, TensorData>>;
+  /**
+   * The session is about to serve: its thread, niced while it loaded and warmed, goes back to
+   * normal priority. False when the process may not raise a thread's priority (unprivileged).
+   */
+  serve?(): Promise<boolean>;
   release(): Promise<void>;
 }
 
@@ -34,6 +39,8 @@ interface Reply {
 }
 
 export class WorkerSession implements ModelSession {
+  /** The nice value of the session's thread while it loaded (10 on Linux: loads yield to the serving thread). */
+  loadedAtNice = 0;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private dead: Error | undefined;
@@ -60,7 +67,8 @@ export class WorkerSession implements ModelSession {
   static async open(path: string, options: SessionOptions = {}, thread: Worker = startSessionThread()): Promise<WorkerSession> {
     const session = new WorkerSession(thread);
     try {
-      const meta = (await session.call({ op: 'load', path, options })) as { inputs: InputSpec[]; outputNames: string[] };
+      const meta = (await session.call({ op: 'load', path, options })) as { inputs: InputSpec[]; outputNames: string[]; nice: number };
+      session.loadedAtNice = meta.nice;
       session.inputs = meta.inputs;
       session.outputNames = meta.outputNames;
       return session;
@@ -74,6 +82,20 @@ export class WorkerSession implements ModelSession {
     return this.call({ op: 'run', feeds }, transfer ? transferables(feeds) : []) as Promise<Record<string, TensorData>>;
   }
 
+  /**
+   * A port to the session's thread that takes `{ id, op: 'run', feeds }` and answers like the
+   * thread does, for a caller on another thread that must not go through this one.
+   */
+  async openPort(): Promise<MessagePort> {
+    const { port1, port2 } = new MessageChannel();
+    await this.call({ op: 'port', port: port2 }, [port2]);
+    return port1;
+  }
+
+  async serve(): Promise<boolean> {
+    return ((await this.call({ op: 'serve' })) as { restored: boolean }).restored;
+  }
+
   /** Releases the session, then ends the thread; later calls return the same promise. */
   release(): Promise<void> {
     this.releasing ??= (async () => {
@@ -83,12 +105,12 @@ export class WorkerSession implements ModelSession {
     return this.releasing;
   }
 
-  private call(request: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<unknown> {
+  private call(request: Record<string, unknown>, transfer: readonly Transferable[] = []): Promise<unknown> {
     if (this.dead !== undefined) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...request, id }, transfer);
+      this.worker.postMessage({ ...request, id }, [...transfer]);
     });
   }
 

@@ -18,6 +18,8 @@ import {
 export interface Received<T> {
   readonly body: T;
   readonly traceparent?: string;
+  /** `performance.now()` when it arrived (benches split a swap into its phases by it). */
+  readonly receivedAt: number;
 }
 
 export class ControlPlaneDouble {
@@ -109,7 +111,7 @@ export class ControlPlaneDouble {
             for (const wake of this.waiters.splice(0)) wake();
             return;
           }
-          into.push({ body: msg.json<T>(), traceparent: msg.headers?.get('traceparent') });
+          into.push({ body: msg.json<T>(), traceparent: msg.headers?.get('traceparent'), receivedAt: performance.now() });
           if (reply) msg.respond(JSON.stringify(reply()));
           for (const wake of this.waiters.splice(0)) wake();
         },

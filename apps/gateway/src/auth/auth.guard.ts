@@ -5,7 +5,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
 import { GATEWAY_DEPS, type GatewayDeps } from '../gateway-deps.js';
-import { Public, Roles } from './roles.js';
+import { AccessTokenInQuery, Public, Roles } from './roles.js';
 import { TOKEN_VERIFIER } from './token-verifier.provider.js';
 import { InvalidTokenError, JwksUnavailableError, type Principal, type TokenVerifier } from './tokens.js';
 
@@ -27,7 +27,9 @@ export class AuthGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride(Public, targets) === true) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const principal = await verifyOrThrowHttp(this.verify, request.headers.authorization, this.deps.clock());
+    const authorization = request.headers.authorization
+      ?? (this.reflector.getAllAndOverride(AccessTokenInQuery, targets) === true ? bearerFromQuery(request.url) : undefined);
+    const principal = await verifyOrThrowHttp(this.verify, authorization, this.deps.clock());
     const allowed = this.reflector.getAllAndOverride(Roles, targets);
     if (allowed !== undefined && !principal.roles.some((role) => allowed.includes(role))) {
       const held = principal.roles.length === 0 ? 'no role' : `role(s) ${principal.roles.join(', ')}`;
@@ -45,6 +47,12 @@ export const CurrentPrincipal = createParamDecorator((_data: unknown, context: E
   if (principal === undefined) throw new Error('CurrentPrincipal used on a route without authentication');
   return principal;
 });
+
+/** `?access_token=<jwt>` of a request URL as an Authorization header value. */
+function bearerFromQuery(url: string | undefined): string | undefined {
+  const token = new URL(url ?? '/', 'http://gateway').searchParams.get('access_token');
+  return token === null ? undefined : `Bearer ${token}`;
+}
 
 /** Verifies a bearer token, turning a bad token into 401 and an unreachable JWKS into 503. */
 export async function verifyOrThrowHttp(verify: TokenVerifier, authorization: string | undefined, now: Date): Promise<Principal> {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { RequestMethod, type INestApplication, type Type } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
-import { ROLES, type Role } from '@hotswap/contracts';
+import { DISTRIBUTION_VERBS, ROLES, type Role } from '@hotswap/contracts';
 import { LocalFileArtifactStore, MessageBus, signUrl } from '@hotswap/infrastructure';
 import { startNatsServer, type NatsServer } from '@hotswap/infrastructure/testing';
 import { GatewayModule } from '../gateway.module.js';
@@ -33,6 +33,11 @@ const OPERATOR: Access = ['Admin', 'Operator'];
 const ROUTES: Readonly<Record<string, { readonly url: () => string; readonly access: Access }>> = {
   'GET /healthz': { url: () => '/healthz', access: 'public' },
   'GET /readyz': { url: () => '/readyz', access: 'public' },
+  'GET /metrics': { url: () => '/metrics', access: 'public' },
+  'GET /docs': { url: () => '/docs', access: 'public' },
+  'GET /docs/openapi.json': { url: () => '/docs/openapi.json', access: 'public' },
+  'GET /': { url: () => '/', access: 'public' },
+  'GET /dashboard/:file': { url: () => '/dashboard/app.js', access: 'public' },
   // Public, but only with a valid signature: the URL is the credential.
   'GET /artifacts/*key': {
     url: () => signUrl('', 'models/m-1/model.onnx', { secret: urlSigningSecret, expiresAt: new Date(NOW.getTime() + 60_000) }),
@@ -50,6 +55,14 @@ const ROUTES: Readonly<Record<string, { readonly url: () => string; readonly acc
   'POST /api/v1/models/:name/versions/:version/rollback': { url: () => '/api/v1/models/fraud/versions/1.0.0/rollback', access: OPERATOR },
   'POST /api/v1/distributions': { url: () => '/api/v1/distributions', access: OPERATOR },
   'GET /api/v1/distributions/:id/status': { url: () => '/api/v1/distributions/d-1/status', access: READ },
+  'GET /api/v1/distributions': { url: () => '/api/v1/distributions', access: READ },
+  'GET /api/v1/distributions/:id/metrics': { url: () => '/api/v1/distributions/d-1/metrics', access: READ },
+  'GET /api/v1/distributions/:id/report': { url: () => '/api/v1/distributions/d-1/report', access: READ },
+  // No distributor answers here, so the stream fails before it starts (503) instead of staying open.
+  'GET /api/v1/distributions/:id/events': { url: () => '/api/v1/distributions/d-1/events', access: READ },
+  ...Object.fromEntries(DISTRIBUTION_VERBS.map((verb) => [
+    `POST /api/v1/distributions/:id/${verb}`, { url: () => `/api/v1/distributions/d-1/${verb}`, access: OPERATOR },
+  ])),
   'POST /api/v1/datasets': { url: () => '/api/v1/datasets', access: MODEL_DEVELOPER },
   'GET /api/v1/datasets/:id': { url: () => '/api/v1/datasets/ds-1', access: READ },
   // Provisioning may also use X-Api-Key (register-device.int.spec.ts); with a token it is Admin only.
@@ -63,6 +76,8 @@ const ROUTES: Readonly<Record<string, { readonly url: () => string; readonly acc
   'GET /api/v1/api-keys': { url: () => '/api/v1/api-keys', access: ADMIN },
   'POST /api/v1/api-keys/:id/rotate': { url: () => '/api/v1/api-keys/0123456789abcdef/rotate', access: ADMIN },
   'DELETE /api/v1/api-keys/:id': { url: () => '/api/v1/api-keys/0123456789abcdef', access: ADMIN },
+  'GET /api/v1/audit': { url: () => '/api/v1/audit', access: OPERATOR },
+  'POST /api/v1/retention/run': { url: () => '/api/v1/retention/run?dryRun=true', access: ADMIN },
 };
 
 /** `METHOD /path` of every handler of the controllers `GatewayModule` registers, read from Nest's metadata. */

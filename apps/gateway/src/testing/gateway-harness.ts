@@ -33,9 +33,10 @@ export interface GatewayHarness {
   close(): Promise<void>;
 }
 
-export async function startGatewayHarness(name: string, deps: Partial<GatewayDeps> = {}): Promise<GatewayHarness> {
+/** `jetstream`: routes backed by NATS KV (API keys, rate limits) need it. */
+export async function startGatewayHarness(name: string, deps: Partial<GatewayDeps> = {}, options: { jetstream?: boolean } = {}): Promise<GatewayHarness> {
   const jwtSecret = `${name}-jwt`;
-  const nats: NatsServer = await startNatsServer({ jetstream: false });
+  const nats: NatsServer = await startNatsServer({ jetstream: options.jetstream ?? false });
   const gatewayConnection: NatsConnection = await connect({ servers: nats.url });
   const servicesConnection: NatsConnection = await connect({ servers: nats.url });
   const services = new MessageBus(servicesConnection, { logger: quiet });

@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DeviceSubjects, Queries, type DeviceMetricsView } from '@hotswap/contracts';
-import { startTestRuntime, type TestRuntime } from '@hotswap/infrastructure/testing';
+import { startTestRuntime, type TestRuntime, eventually } from '@hotswap/infrastructure/testing';
 import { MonitorModule } from '../monitor.module.js';
 
 const KEPT = 3;
@@ -19,16 +19,6 @@ const windowAt = (deviceId: string, modelId: string, second: number, extra: obje
   count: 100 + second, errors: 1, latencyMs: { p50: 1, p95: 2, p99: 3 }, ...extra,
 });
 const metricsOf = (id: string) => t.runtime.bus.request<{ id: string }, DeviceMetricsView>(Queries.getDeviceMetrics, { id }, { timeoutMs: 5_000 });
-
-async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met; last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 beforeAll(async () => {
   t = await startTestRuntime();
@@ -48,7 +38,8 @@ describe('monitor - device metrics', () => {
     for (const second of [5, 10, 15, 20, 25]) device.publish(DeviceSubjects.telemetry('m-1'), JSON.stringify(windowAt('m-1', 'adder-1.0.0', second)));
     const histogram = { boundsMs: [1, 2], counts: [3, 4, 5] };
     device.publish(DeviceSubjects.telemetry('m-1'), JSON.stringify(windowAt('m-1', 'adder-2.0.0', 30, { accuracy: 0.75, labelled: 8, histogram })));
-    const view = await eventually(() => metricsOf('m-1'), (v) => v.models.length === 2 && v.models[1]!.windows.length === KEPT && v.models[1]!.windows[0]!.count === 125);
+    const view = await eventually(() => metricsOf('m-1'), // Windows are stored concurrently, so the newest may land before older ones: wait for the settled set.
+      (v) => v.models.length === 2 && v.models[1]!.windows.map((w) => w.count).join() === '125,120,115');
     expect(view.deviceId).toBe('m-1');
     expect(view.models.map((m) => m.modelId)).toEqual(['adder-2.0.0', 'adder-1.0.0']);
     expect(view.models[1]!.windows.map((w) => w.count)).toEqual([125, 120, 115]);
@@ -61,7 +52,11 @@ describe('monitor - device metrics', () => {
   it('stores a window delivered twice once', async () => {
     for (let i = 0; i < 2; i++) device.publish(DeviceSubjects.telemetry('m-2'), JSON.stringify(windowAt('m-2', 'adder-1.0.0', 5)));
     device.publish(DeviceSubjects.telemetry('m-2'), JSON.stringify(windowAt('m-2', 'adder-1.0.0', 10)));
-    const view = await eventually(() => metricsOf('m-2'), (v) => v.models[0]?.windows[0]?.count === 110);
+    // Stored concurrently: wait until both distinct windows have landed, then a duplicate would show as a third.
+    const view = await eventually(() => metricsOf('m-2'), (v) => {
+      const counts = v.models[0]?.windows.map((w) => w.count) ?? [];
+      return counts.includes(110) && counts.includes(105);
+    });
     expect(view.models[0]!.windows.map((w) => w.count)).toEqual([110, 105]);
   });
 

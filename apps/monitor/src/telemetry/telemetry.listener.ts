@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@ne
 import { DeviceSubjects, deviceIdOfSubject, Queries, queueGroup, Services, TelemetryWindow } from '@hotswap/contracts';
 import { closeAll, SERVICE_RUNTIME, serveHealth, validateWith, type BusSubscription, type ServiceRuntime } from '@hotswap/infrastructure';
 import { TelemetryWindowsStore } from '../device-metrics/telemetry-windows.store.js';
+import { recordInferenceLatency } from './inference-metrics.js';
 
 /**
  * Receives devices' telemetry windows and keeps the latest per device and model. Rollback rules
@@ -28,6 +29,7 @@ export class TelemetryListener implements OnModuleInit, OnModuleDestroy {
             return;
           }
           await this.windows.record(window);
+          recordInferenceLatency(this.runtime.metrics, window);
         },
       }),
       serveHealth(this.runtime.bus, Queries.health(Services.monitor), queue),

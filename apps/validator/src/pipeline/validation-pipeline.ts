@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import * as ort from 'onnxruntime-node';
 import { VALIDATION_STEPS, type DeviceValidationReply, type ValidationStep, type ValidationStepResult } from '@hotswap/contracts';
-import { RUNNABLE_FRAMEWORKS, scoreAccuracy, type Dataset, type ModelDetails } from '@hotswap/domain';
-import { SERVICE_RUNTIME, type ServiceRuntime } from '@hotswap/infrastructure';
+import { RUNNABLE_FRAMEWORKS, scoreAccuracy, type Dataset, type ModelDetails, type ModelState } from '@hotswap/domain';
+import { Streams } from '@hotswap/contracts';
+import { modelAttributes, recordedTraceparent, SERVICE_RUNTIME, Spans, withRemoteParent, type ServiceRuntime } from '@hotswap/infrastructure';
 import { loadDataset } from '../datasets/dataset-files.js';
 import { Datasets } from '../projections/datasets/datasets.read-model.js';
 import { ModelVersions } from '../projections/model-versions/model-versions.read-model.js';
@@ -45,6 +46,19 @@ export class ValidationPipeline {
   ): Promise<void> {
     const state = await this.models.state(modelId);
     if (state.status !== 'Validating' || state.run.validationId !== validationId) return;
+    // A `model.validate` span continuing the trace that started the run (the upload, or the validate request).
+    const started = performance.now();
+    const parent = await recordedTraceparent(this.runtime.eventStore, Streams.model(modelId), ['ModelValidationStarted']);
+    await withRemoteParent(parent, Spans.modelValidate, modelAttributes({ id: modelId, version: state.version, checksum: state.sha256 }),
+      () => this.steps(state, validationId, stopping, target));
+    this.runtime.metrics?.histograms.modelValidationDuration.record(performance.now() - started);
+  }
+
+  private async steps(
+    state: Extract<ModelState, { status: 'Validating' }>, validationId: string,
+    stopping: () => boolean, target: ValidationTarget,
+  ): Promise<void> {
+    const { modelId } = state;
     const record = async (result: ValidationStepResult) => {
       await this.models.run('RecordValidationStep', { modelId, validationId, result });
       if (stopping()) throw new RunStopped();

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { IllegalStateError, DEFAULT_VALIDATION_THRESHOLDS, type ModelState } from '@hotswap/domain';
-import { SERVICE_RUNTIME, type ServiceRuntime } from '@hotswap/infrastructure';
+import { Streams } from '@hotswap/contracts';
+import { recordedTraceparent, SERVICE_RUNTIME, type ServiceRuntime } from '@hotswap/infrastructure';
 import { VALIDATOR_OPTIONS, type ResolvedValidatorOptions } from '../validator.options.js';
 import { ModelCommands } from './model-commands.js';
 import { ValidationDevices, type ValidationTarget } from './validation-devices.js';
@@ -46,9 +47,11 @@ export class ValidationWorker implements OnModuleDestroy {
     this.enqueue(modelId, validationId, async () => {
       if ((await this.models.state(modelId)).status !== 'Uploaded') return;
       const target = await this.devices.resolve(undefined);
+      // The run continues the upload's trace (its `model.upload` span).
+      const uploaded = await recordedTraceparent(this.runtime.eventStore, Streams.model(modelId), ['ModelUploaded']);
       const started = await this.models.run('StartValidation', {
         modelId, validationId, trigger: 'upload', defaultThresholds: this.defaultThresholds, ranOn: ranOnOf(target),
-      });
+      }, undefined, uploaded);
       if (started.events.length > 0) await this.pipeline.run(modelId, validationId, () => this.stopped, target);
     });
   }
@@ -65,7 +68,9 @@ export class ValidationWorker implements OnModuleDestroy {
    * abandoned, when `abandonRunsOnStart` is on. Runs of a live replica started later are left alone.
    */
   checkStartedRun(modelId: string, validationId: string, startedAt: string): void {
-    if (!this.options.abandonRunsOnStart || this.owned.has(validationId) || Date.parse(startedAt) > this.bootedAt) return;
+    // A run started at or after this validator booted is this validator's or a live replica's (`>=`: a
+    // run started in the boot's own millisecond, e.g. under a test clock, cannot be a dead validator's).
+    if (!this.options.abandonRunsOnStart || this.owned.has(validationId) || Date.parse(startedAt) >= this.bootedAt) return;
     this.enqueue(modelId, undefined, async () => {
       const state = await this.models.state(modelId);
       if (state.status !== 'Validating' || state.run.validationId !== validationId || this.owned.has(validationId)) return;

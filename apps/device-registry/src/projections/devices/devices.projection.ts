@@ -7,6 +7,7 @@ import type { Projection, SqlExecutor, StoredEvent } from '@hotswap/infrastructu
  */
 export const devicesProjection: Projection = {
   name: 'device-registry.devices',
+  eventTypes: ['DeviceRegistered', 'DeviceDeregistered', 'DeviceCameOnline', 'DeviceWentOffline', 'DeviceUpdateStarted', 'DeviceModelActivated', 'DeviceUpdateFailed'],
   migrations: [
     `CREATE TABLE IF NOT EXISTS registry_devices (
        id text PRIMARY KEY,

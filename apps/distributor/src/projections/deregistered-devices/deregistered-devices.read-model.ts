@@ -15,6 +15,7 @@ export type OnDeregistered = (deviceId: string, position: bigint) => void;
 export function deregisteredDevicesProjection(onDeregistered: OnDeregistered): Projection {
   return {
     name: 'distributor.deregistered-devices',
+    eventTypes: ['DeviceRegistered', 'DeviceDeregistered'],
     migrations: [
       `CREATE TABLE IF NOT EXISTS distributor_deregistered_devices (id text PRIMARY KEY, deregistered_at text NOT NULL)`,
     ],

@@ -1,5 +1,5 @@
-import { Controller, Get, Param } from '@nestjs/common';
-import { Queries, type ByIdQuery, type DistributionStatusView } from '@hotswap/contracts';
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { DistributionDevicesPageDto, Queries, type DistributionStatusQuery, type DistributionStatusView } from '@hotswap/contracts';
 import { ANY_ROLE, Roles } from '../../auth/roles.js';
 import { IdParamPipe } from '../../shared/id-param.pipe.js';
 import { ServiceClient } from '../../shared/service-client.js';
@@ -10,7 +10,9 @@ export class GetDistributionStatusController {
 
   @Get(':id/status')
   @Roles(ANY_ROLE)
-  getStatus(@Param('id', new IdParamPipe('distribution id')) id: string): Promise<DistributionStatusView> {
-    return this.services.request<ByIdQuery, DistributionStatusView>(Queries.getDistributionStatus, { id });
+  getStatus(
+    @Param('id', new IdParamPipe('distribution id')) id: string, @Query() page: DistributionDevicesPageDto,
+  ): Promise<DistributionStatusView> {
+    return this.services.request<DistributionStatusQuery, DistributionStatusView>(Queries.getDistributionStatus, { id, ...page });
   }
 }

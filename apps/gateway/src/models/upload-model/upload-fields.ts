@@ -4,6 +4,7 @@ import { validateSync } from 'class-validator';
 import { UploadModelFieldsDto, type ModelMetadata } from '@hotswap/contracts';
 import { formatValidationErrors } from '@hotswap/infrastructure';
 import { failingProperties } from '../../errors/validation.js';
+import { jsonDepth, MAX_JSON_DEPTH } from '../../errors/json-depth.js';
 
 export interface UploadFields {
   readonly dto: UploadModelFieldsDto;
@@ -41,6 +42,7 @@ export function checkUploadFields(
 
 /** The metadata field as an object, or why it is not one. */
 function parseMetadata(text: string): ModelMetadata | string {
+  if (jsonDepth(Buffer.from(text)) > MAX_JSON_DEPTH) return `metadata is nested more than ${MAX_JSON_DEPTH} levels deep`;
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -5,7 +5,7 @@ import {
 } from '@hotswap/contracts';
 import { modelDecider, type ModelCommand } from '@hotswap/domain';
 import {
-  handleCommand, loadState, SERVICE_RUNTIME, type BusSubscription, type ServiceRuntime, type ValidationResult,
+  activeTraceparent, handleCommand, loadState, modelAttributes, SERVICE_RUNTIME, Spans, withSpan, type BusSubscription, type ServiceRuntime, type ValidationResult,
 } from '@hotswap/infrastructure';
 import {
   DEFAULT_INSPECTION_LIMITS, inspectArtifact, storedArtifactSource, type InspectionLimits,
@@ -42,9 +42,19 @@ export class UploadModelHandler implements OnModuleInit, OnModuleDestroy {
     await this.subscription?.close();
   }
 
+  /** In a `model.upload` span; the recorded `ModelUploaded` carries it, so validation continues its trace. */
   async execute(command: UploadModelCommand, traceparent?: string): Promise<ModelView> {
-    const { artifacts, eventStore, clock } = this.runtime;
+    const started = performance.now();
     const id = toModelId(command.name, command.version);
+    const view = await withSpan(Spans.modelUpload, modelAttributes({ id, version: command.version, checksum: command.sha256 }),
+      () => this.upload(command, id, traceparent));
+    this.runtime.metrics?.counters.modelsUploaded.add(1);
+    this.runtime.metrics?.histograms.modelUploadDuration.record(performance.now() - started);
+    return view;
+  }
+
+  private async upload(command: UploadModelCommand, id: string, traceparent?: string): Promise<ModelView> {
+    const { artifacts, eventStore, clock } = this.runtime;
     const finalKey = `models/${command.name}/${command.version}/${command.sha256}.${command.framework}`;
     try {
       const staged = await artifacts.stat(command.stagingKey);
@@ -67,7 +77,7 @@ export class UploadModelHandler implements OnModuleInit, OnModuleDestroy {
       let result: Awaited<ReturnType<typeof handleCommand>>;
       try {
         result = await handleCommand(eventStore, Streams.model(id), modelDecider, upload(), {
-          actor: command.actor, traceparent, now: clock().toISOString(),
+          actor: command.actor, traceparent: activeTraceparent() ?? traceparent, now: clock().toISOString(),
         });
       } catch (error) {
         // A concurrent upload of the same id won: drop our copy unless it is the winner's (same bytes, same key).

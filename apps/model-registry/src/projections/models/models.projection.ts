@@ -8,6 +8,7 @@ import type { Projection, SqlExecutor, StoredEvent } from '@hotswap/infrastructu
  */
 export const modelsProjection: Projection = {
   name: 'model-registry.models',
+  eventTypes: ['ModelUploaded', 'ModelValidationStarted', 'ModelValidated', 'ModelRejected', 'ModelDeprecated', 'ModelVersionDeleted'],
   migrations: [
     `CREATE TABLE IF NOT EXISTS registry_models (
        id text PRIMARY KEY,

@@ -11,6 +11,7 @@ interface DatasetRow {
 /** `validator_datasets`: one row per registered dataset, the `DatasetRegistered` data and who registered it. */
 export const datasetsProjection: Projection = {
   name: 'validator.datasets',
+  eventTypes: ['DatasetRegistered'],
   migrations: [
     `CREATE TABLE IF NOT EXISTS validator_datasets (
        id text PRIMARY KEY,

@@ -10,6 +10,7 @@ import { ProjectedReadModel, SERVICE_RUNTIME, type Projection, type ServiceRunti
  */
 export const modelVersionsProjection: Projection = {
   name: 'validator.model-versions',
+  eventTypes: ['ModelUploaded', 'ModelValidationStarted', 'ModelValidated', 'ModelRejected'],
   migrations: [
     `CREATE TABLE IF NOT EXISTS validator_model_versions (
        model_id text PRIMARY KEY,

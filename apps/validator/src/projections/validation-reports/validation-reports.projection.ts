@@ -26,6 +26,7 @@ export function validationReportsProjection(
 ): Projection {
   return {
     name: 'validator.reports',
+    eventTypes: ['ModelUploaded', 'ModelValidationStarted', 'ModelValidationStepRecorded', 'ModelValidated', 'ModelRejected', 'ModelVersionDeleted'],
     migrations: [
       `CREATE TABLE IF NOT EXISTS validator_reports (
          model_id text PRIMARY KEY,
