@@ -49,8 +49,14 @@ describe('walking skeleton: upload, distribute Direct, hot-swap on two edge agen
     for (const device of status.devices) expect(device.swapMs).toBeGreaterThan(0);
 
     for (const agent of agents) expect(await answer(agent)).toBe(1);
-    const devices = (await api('/api/v1/devices?modelId=adder-1.0.0')).body;
-    expect(devices.items.map((d: { id: string }) => d.id).sort()).toEqual(['e2e-dev-a', 'e2e-dev-b']);
+    // The fleet read model follows the devices' reports a moment later.
+    const deadline = Date.now() + 10_000;
+    let ids: string[] = [];
+    while (ids.length < 2 && Date.now() < deadline) {
+      ids = (await api('/api/v1/devices?modelId=adder-1.0.0')).body.items.map((d: { id: string }) => d.id).sort();
+      if (ids.length < 2) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(ids).toEqual(['e2e-dev-a', 'e2e-dev-b']);
   }, 90_000);
 
   it('swaps v1 for v2 under continuous inference with zero failures and a single switch', async () => {
