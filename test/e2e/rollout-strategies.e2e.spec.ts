@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as ort from 'onnxruntime-node';
 import type { DistributionStatusView } from '@hotswap/contracts';
 import type { EdgeAgent } from '@hotswap/edge-agent';
-import { makeAddModel, makeSlowModel } from '@hotswap/infrastructure/testing';
+import { eventually, makeAddModel, makeSlowModel } from '@hotswap/infrastructure/testing';
 import { startE2eStack, type E2eStack } from './support/e2e-stack.js';
 
 // Each strategy end to end on four real edge agents that serve a steady inference load, with the
@@ -166,8 +166,10 @@ describe('rollout strategies on a simulated fleet', () => {
     expect(second.body.message).toContain(`device rs-2 already belong to the active distribution ${first}`);
     const cancelled = await api(`/api/v1/distributions/${first}/cancel`, { method: 'POST' });
     expect(cancelled.body.status).toBe('Cancelled');
-    await new Promise((r) => setTimeout(r, 500));
-    const third = await api('/api/v1/distributions', { method: 'POST', body: JSON.stringify({ modelId: 'hold-1.0.0', strategy: 'Direct', targetDevices: ['rs-2'] }) });
+    // The hold is released once the cancellation reaches the read model (milliseconds, more under load).
+    const third = await eventually(
+      () => api('/api/v1/distributions', { method: 'POST', body: JSON.stringify({ modelId: 'hold-1.0.0', strategy: 'Direct', targetDevices: ['rs-2'] }) }),
+      (r) => r.status !== 409, 10_000, 200);
     expect(third.status).toBe(202);
     expect((await stack.waitForStatus(third.body.id, ['Succeeded', 'Failed'])).status).toBe('Succeeded');
   }, 120_000);

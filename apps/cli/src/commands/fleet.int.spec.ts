@@ -6,6 +6,7 @@ import { createNatsTrust, generateSigningKeyPair } from '@hotswap/infrastructure
 import { devices } from './devices.js';
 import { fleet, fleetSimulate } from './fleet.js';
 import { captureStream, startCliHarness, type CliHarness } from './testing/cli-harness.js';
+import { eventually } from '@hotswap/infrastructure/testing';
 
 let h: CliHarness;
 let publicKeyPath: string;
@@ -46,7 +47,8 @@ describe('hotswap fleet simulate', () => {
     expect(await onlineIds('clisim')).toEqual(['clisim-001', 'clisim-002', 'clisim-003']);
     const view = JSON.parse((await h.run(devices, ['get', 'clisim-001', '--json'])).stdout) as DeviceView;
     expect(view).toMatchObject({ deviceType: 'edge-camera', region: 'us-west-1', tags: ['simulated', 'edge-camera', 'us-west-1'] });
-    await new Promise((r) => setTimeout(r, 120));
+    // The status line is printed every 50 ms: wait for one that sees all three online.
+    await eventually(() => stdout.text, (text) => /^online 3\/3 /m.test(text), 10_000);
 
     stop.abort();
     expect(await running).toBe(0);

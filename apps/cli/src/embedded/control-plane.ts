@@ -4,7 +4,7 @@ import type { DynamicModule, INestApplication, INestApplicationContext } from '@
 import { connect, credsAuthenticator, type NatsConnection, type TlsOptions } from '@nats-io/transport-node';
 import { Services } from '@hotswap/contracts';
 import {
-  consoleLogger, JetStreamEventStore, MessageBus, mintServiceCredentials, natsConnectionCount, observeHttpConnections, otelBusOptions, startMetrics,
+  consoleLogger, drainOrClose, JetStreamEventStore, MessageBus, mintServiceCredentials, natsConnectionCount, observeHttpConnections, otelBusOptions, startMetrics,
   type ArtifactStore, type Clock, type NatsTrust, type ServiceMetrics, type ServiceRuntime, type SqlDatabase,
 } from '@hotswap/infrastructure';
 import { DeviceRegistryModule, type DeviceRegistryOptions } from '@hotswap/device-registry';
@@ -119,7 +119,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
   const close = async () => {
     for (const context of contexts.reverse()) await context.close().catch(() => undefined);
-    await Promise.all(connections.map((nc) => nc.drain().catch(() => nc.close())));
+    await Promise.all(connections.map((nc) => drainOrClose(nc)));
     if (options.metrics === undefined) await metrics.shutdown();
   };
 

@@ -662,6 +662,18 @@ describe('edge agent - restarts and sync', () => {
     expect(performance.now() - started).toBeLessThan(5000);
   });
 
+  it('stops promptly while its NATS server is gone (nothing to drain into)', async () => {
+    const nats = await startNatsServer({ jetstream: false });
+    cleanups.push(() => nats.stop());
+    const d = await device({}, nats.url);
+    await swapTo(d, '1.0.0', V1);
+    await nats.kill();
+    await d.cp.until(() => !d.agent.online, 10_000, 'the agent to notice the outage');
+    const started = performance.now();
+    await d.agent.stop();
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
   it('a swap cut short by stop() is reported failed, and the old model stays on disk', async () => {
     const d = await device();
     await swapTo(d, '1.0.0', V1);

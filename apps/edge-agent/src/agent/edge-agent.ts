@@ -21,7 +21,7 @@ import {
   type SwapCommand,
   type SyncRequest,
 } from '@hotswap/contracts';
-import { assertManifestPublicKey, childTraceparent, formatValidationErrors, newTraceparent, parseTraceparent } from '@hotswap/infrastructure';
+import { assertManifestPublicKey, childTraceparent, drainOrClose, formatValidationErrors, newTraceparent, parseTraceparent } from '@hotswap/infrastructure';
 import { parseCommand, parseJson, validateSwapCommand } from '../messages/validation.js';
 import { artifactMismatch } from '../swap/artifact-verifier.js';
 import { InferenceServer, type ServedModel } from '../inference/inference-server.js';
@@ -324,7 +324,11 @@ export class EdgeAgent {
       this.publishTelemetry();
       const nc = this.nc;
       this.nc = undefined;
-      if (nc !== undefined && !nc.isClosed()) await nc.drain().catch((err) => this.logger.warn('NATS drain failed', { error: describeError(err) }));
+      if (nc !== undefined) {
+        // Bounded: a connection the server refuses (expired credentials) has nothing to drain into.
+        const { outcome, error } = await drainOrClose(nc);
+        if (outcome === 'failed' || outcome === 'timed-out') this.logger.warn('NATS drain did not finish; connection closed', { outcome, error: error === undefined ? undefined : describeError(error) });
+      }
       // A connect, register or sync attempt in flight sees the closed connection or the abort and ends.
       await this.connecting;
     }

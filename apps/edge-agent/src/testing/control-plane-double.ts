@@ -3,6 +3,7 @@
  * answers `.register` and `.sync`, sends commands, collects what the device publishes.
  */
 import { connect, type ConnectionOptions, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { drainOrClose } from '@hotswap/infrastructure';
 import {
   DeviceSubjects,
   type CommandAck,
@@ -99,7 +100,7 @@ export class ControlPlaneDouble {
 
   async stop(): Promise<void> {
     for (const s of this.subs) s.unsubscribe();
-    await this.nc.drain().catch(() => undefined);
+    await drainOrClose(this.nc);
   }
 
   private listen<T>(subject: string, into: Received<T>[], reply?: () => unknown): void {

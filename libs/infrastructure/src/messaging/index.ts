@@ -40,3 +40,4 @@ export {
   type Validator,
 } from './types.js';
 export { natsTlsConfig, natsTlsFromEnv } from './nats-tls.js';
+export { DRAIN_TIMEOUT_MS, drainOrClose, type DrainOutcome } from './drain.js';

@@ -6,7 +6,7 @@ import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnectio
 import { LocalFileArtifactStore, S3ArtifactStore, type ArtifactStore } from '../artifact-store/index.js';
 import { ConfigError, ConfigValueError, defineConfig, loadConfig, oneOf, readConfigFile, str, url, type Config } from '../config/index.js';
 import { EventStoreDbEventStore, JetStreamEventStore, type EventStore } from '../event-store/index.js';
-import { MessageBus, natsTlsFromEnv } from '../messaging/index.js';
+import { drainOrClose, MessageBus, natsTlsFromEnv } from '../messaging/index.js';
 import { PgDatabase, PgliteDatabase, type SqlDatabase } from '../read-model/index.js';
 import {
   countHttpConnections, natsConnectionCount, otelBusOptions, Readiness, serveMetrics, startMetrics, startTracing, type MetricsServer,
@@ -159,7 +159,7 @@ export async function serviceRuntimeFromEnv(service: string, env: NodeJS.Process
     ...(metricsServer !== undefined ? { metricsUrl: metricsServer.url } : {}),
     close: async () => {
       await runtime.eventStore.close();
-      await nats.drain();
+      await drainOrClose(nats);
       await db.close();
       await metricsServer?.close();
       await metrics.shutdown();
