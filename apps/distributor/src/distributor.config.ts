@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { bool, ConfigValueError, defineConfig, int, isoDuration, loadConfig, str, url } from '@hotswap/infrastructure';
+import { bool, ConfigValueError, defineConfig, int, isoDuration, loadConfig, readConfigFile, str, url } from '@hotswap/infrastructure';
 import { DEFAULT_EXECUTION_POLICY, type DistributorOptions } from './distributor.options.js';
 
 /** How rollouts run: what the embedded default reads from the environment too. */
@@ -44,7 +43,7 @@ export const distributorConfig = defineConfig({
   ...rolloutConfig,
   artifactBaseUrl: { env: 'HOTSWAP_ARTIFACT_BASE_URL', parse: url, description: 'base URL devices download artifacts from (the gateway)' },
   urlSigningSecret: { env: 'HOTSWAP_URL_SIGNING_SECRET', parse: str, secret: true, description: 'HMAC key of download URLs, shared with the gateway' },
-  manifestPrivateKeyPem: { env: 'HOTSWAP_MANIFEST_PRIVATE_KEY_FILE', parse: (path) => readFileSync(path, 'utf8'), description: 'Ed25519 private key (PEM file) signing release manifests' },
+  manifestPrivateKeyPem: { env: 'HOTSWAP_MANIFEST_PRIVATE_KEY_FILE', parse: (path) => readConfigFile(path, 'the manifest signing key'), description: 'Ed25519 private key (PEM file) signing release manifests' },
   urlTtlMs: { env: 'HOTSWAP_DOWNLOAD_URL_TTL', default: 'PT1H', parse: isoDuration, description: 'how long a download URL stays valid' },
   manifestTtlMs: { env: 'HOTSWAP_MANIFEST_TTL', default: 'P7D', parse: isoDuration, description: 'how long a signed release manifest stays valid' },
   presignArtifactUrls: {

@@ -1,6 +1,5 @@
 import 'reflect-metadata';
-import { readFileSync } from 'node:fs';
-import { bool, defineConfig, isoDuration, loadConfig, runServiceModule, str, url } from '@hotswap/infrastructure';
+import { bool, defineConfig, isoDuration, loadConfig, readConfigFile, runServiceModule, str, url } from '@hotswap/infrastructure';
 import { ValidatorModule } from './validator.module.js';
 import type { ValidatorOptions } from './validator.options.js';
 
@@ -20,7 +19,7 @@ const config = defineConfig({
   artifactBaseUrl: { env: 'HOTSWAP_ARTIFACT_BASE_URL', optional: true, parse: url, description: 'base URL devices download artifacts from (the gateway); needed for on-device runs' },
   urlSigningSecret: { env: 'HOTSWAP_URL_SIGNING_SECRET', optional: true, parse: str, secret: true, description: 'HMAC key of download URLs, shared with the gateway; needed for on-device runs' },
   manifestPrivateKeyPem: {
-    env: 'HOTSWAP_MANIFEST_PRIVATE_KEY_FILE', optional: true, parse: (path) => readFileSync(path, 'utf8'),
+    env: 'HOTSWAP_MANIFEST_PRIVATE_KEY_FILE', optional: true, parse: (path) => readConfigFile(path, 'the manifest signing key'),
     description: 'Ed25519 private key (PEM file) signing release manifests; needed for on-device runs',
   },
 });

@@ -633,16 +633,26 @@ describe('edge agent - restarts and sync', () => {
     expect(attempts.length).toBeLessThanOrEqual(4);
   });
 
-  it('asks again when the registry answers that it is busy, and is online once it is registered', async () => {
+  it('asks again when the registry answers that it is busy, quietly, and is online once it is registered', async () => {
     // A registry shedding a fleet-wide burst: the first two answers are UNAVAILABLE, then it registers.
     const answers: string[] = [];
+    const lines: Array<{ level: string; message: string }> = [];
+    const logger = {
+      debug: (message: string) => void lines.push({ level: 'debug', message }),
+      info: (message: string) => void lines.push({ level: 'info', message }),
+      warn: (message: string) => void lines.push({ level: 'warn', message }),
+      error: (message: string) => void lines.push({ level: 'error', message }),
+    };
     const agent = await agentAgainstRegistry((msg) => {
       const busy = answers.length < 2;
       answers.push(busy ? 'busy' : 'accepted');
       msg.respond(JSON.stringify(busy ? { error: { code: 'UNAVAILABLE', message: 'busy: 1000 messages are waiting' } } : { accepted: true }));
-    }, { requestTimeoutMs: 1000, retryMaxDelayMs: 20 });
+    }, { requestTimeoutMs: 1000, retryMaxDelayMs: 20, logger });
     await agent.waitUntilOnline(10_000);
     expect(answers).toEqual(['busy', 'busy', 'accepted']);
+    // Flow control, not a fault: no warning a whole fleet would forward to the central log.
+    expect(lines.filter((l) => l.message === 'registry busy; registering again').map((l) => l.level)).toEqual(['debug', 'debug']);
+    expect(lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
   });
 
   it('stops promptly while registration is unanswered', async () => {

@@ -81,6 +81,14 @@ const MAX_TIMER_MS = 24 * 3600_000;
 /** `.register` error codes that mean "not registered yet", not "refused". */
 const RETRYABLE_REGISTRATION_CODES: ReadonlySet<string> = new Set(['UNAVAILABLE', 'INTERNAL']);
 
+/** The registry answered but did not register the device (busy or failing): it asks again. */
+class RegistrationDeferredError extends Error {
+  constructor(readonly code: string, detail: string) {
+    super(`registry answered ${code}: ${detail}`);
+    this.name = 'RegistrationDeferredError';
+  }
+}
+
 /**
  * Cap of one `.register` request's timeout. It doubles per attempt: a registry working through a
  * fleet's burst answers late, and re-asking at a fixed short timeout only queues more work for it
@@ -543,7 +551,7 @@ export class EdgeAgent {
         const body = parsed.ok ? (parsed.value as { accepted?: unknown; reason?: unknown; error?: { code?: unknown; message?: unknown } } | null) : null;
         // A registry shedding a burst (UNAVAILABLE) or failing (INTERNAL) has not registered us: ask again.
         if (body?.error !== undefined && RETRYABLE_REGISTRATION_CODES.has(String(body.error.code))) {
-          throw new Error(`registry answered ${String(body.error.code)}: ${String(body.error.message)}`);
+          throw new RegistrationDeferredError(String(body.error.code), String(body.error.message));
         }
         if (body?.accepted === false) this.logger.warn('registration refused', { reason: body.reason });
         else if (body?.error !== undefined) this.logger.warn('registration refused', { reason: String(body.error.message) });
@@ -551,8 +559,11 @@ export class EdgeAgent {
         return;
       } catch (err) {
         const delayMs = this.backoff(attempt);
-        const log = attempt === 1 ? this.logger.warn : this.logger.debug;
-        log.call(this.logger, 'registration not answered; retrying', { attempt, delayMs, error: describeError(err) });
+        // A registry shedding a fleet-wide burst is flow control, not a fault: at warn level, thousands
+        // of devices would forward thousands of lines to the central log just when it is busiest.
+        const busy = err instanceof RegistrationDeferredError && err.code === 'UNAVAILABLE';
+        const log = attempt === 1 && !busy ? this.logger.warn : this.logger.debug;
+        log.call(this.logger, busy ? 'registry busy; registering again' : 'registration not answered; retrying', { attempt, delayMs, error: describeError(err) });
         await sleep(delayMs, undefined, { signal: this.lifetime.signal }).catch(() => undefined);
       }
     }
