@@ -209,7 +209,7 @@ describe('device registry - capability filters', () => {
   beforeAll(async () => {
     await registerThroughApi('cap-gpu-big', { tags: ['cap'], capabilities: { cpuCores: 8, gpu: true, memoryMb: 16_384, storageMb: 100_000 } });
     await registerThroughApi('cap-gpu-small', { tags: ['cap'], capabilities: { cpuCores: 2, gpu: true, memoryMb: 2_048, storageMb: 8_000 } });
-    await registerThroughApi('cap-cpu', { tags: ['cap'], capabilities: { cpuCores: 4, gpu: false, memoryMb: 8_192, storageMb: 50_000 } });
+    await registerThroughApi('cap-cpu', { tags: ['cap'], capabilities: { cpuCores: 4, gpu: false, memoryMb: 8_192, storageMb: 50_000, transport: 'nats' } });
   });
   const ids = async (query: object) => (await listDevices({ tag: 'cap', ...query })).items.map((d) => d.id);
 
@@ -221,6 +221,12 @@ describe('device registry - capability filters', () => {
     expect(await ids({ gpu: true, minMemoryMb: 4_096 })).toEqual(['cap-gpu-big']);
   });
 
+  it('filters by artifact transport, counting a device that reports none as http', async () => {
+    expect(await ids({ transport: 'nats' })).toEqual(['cap-cpu']);
+    expect(await ids({ transport: 'http' })).toEqual(['cap-gpu-big', 'cap-gpu-small']);
+    expect((await listDevices({ tag: 'cap', transport: 'nats' })).items[0]?.capabilities).toMatchObject({ transport: 'nats' });
+  });
+
   it('pages a filtered list, counting every match', async () => {
     const page = await listDevices({ tag: 'cap', minMemoryMb: 1, limit: 2, offset: 1 });
     expect(page).toMatchObject({ total: 3 });
@@ -230,6 +236,7 @@ describe('device registry - capability filters', () => {
   it('refuses a capability filter that is not a number or a boolean, naming it', async () => {
     await expect(listDevices({ minMemoryMb: -1 })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('minMemoryMb must be >= 0') });
     await expect(listDevices({ gpu: 'maybe' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('gpu must be true or false') });
+    await expect(listDevices({ transport: 'carrier-pigeon' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('transport must be one of http, nats') });
   });
 });
 

@@ -1,4 +1,4 @@
-import type { DistributionStatus, RollbackPolicy, Strategy, SuccessCriteria, TransportChoice } from './vocabulary.js';
+import type { ArtifactTransport, DistributionStatus, RollbackPolicy, Strategy, SuccessCriteria, TransportChoice } from './vocabulary.js';
 
 /**
  * The vocabulary of distributions (rollouts) shared by the REST API, the commands, the events, the
@@ -194,6 +194,8 @@ export interface TargetFilter {
     readonly minCpuCores?: number;
     readonly minMemoryMb?: number;
     readonly minStorageMb?: number;
+    /** `nats` selects the sites that reach the world only through NATS. */
+    readonly transport?: ArtifactTransport;
   };
 }
 

@@ -3,7 +3,7 @@ import type {
 } from './distribution.js';
 import type { ModelMetadata } from './events.js';
 import type {
-  DatasetInputSpec, DatasetTask, DeviceCapabilities, DeviceStatus, DistributionStatus, Framework, LatencyPercentiles, ModelStatus, RollbackPolicy, Strategy,
+  ArtifactTransport, DatasetInputSpec, DatasetTask, DeviceCapabilities, DeviceStatus, DistributionStatus, Framework, LatencyPercentiles, ModelStatus, RollbackPolicy, Strategy,
   SuccessCriteria, ValidationCheck, ValidationStatus, ValidationStepResult, ValidationThresholds,
 } from './vocabulary.js';
 
@@ -288,6 +288,8 @@ export interface ListDevicesQuery extends PageQuery {
   readonly minMemoryMb?: number;
   readonly minCpuCores?: number;
   readonly minStorageMb?: number;
+  /** Devices that receive artifacts this way; one that reports no transport counts as `http`. */
+  readonly transport?: ArtifactTransport;
 }
 
 export interface ByIdQuery {

@@ -9,8 +9,8 @@ import { InvalidDurationError, parseIsoDuration } from './iso-duration.js';
 import { DeviceCapabilitiesDto } from './device-plane.js';
 import { DEVICE_ID_PATTERN, MODEL_NAME_PATTERN, SEMVER_PATTERN } from './ids.js';
 import {
-  DATASET_TASKS, DEVICE_STATUSES, DISTRIBUTION_STATUSES, FRAMEWORKS, MODEL_STATUSES, ROLLBACK_POLICIES, STRATEGIES, TRANSPORT_CHOICES,
-  type TransportChoice, type DatasetTask, type DeviceStatus, type DistributionStatus, type Framework, type ModelStatus, type RollbackPolicy, type Strategy,
+  ARTIFACT_TRANSPORTS, DATASET_TASKS, DEVICE_STATUSES, DISTRIBUTION_STATUSES, FRAMEWORKS, MODEL_STATUSES, ROLLBACK_POLICIES, STRATEGIES, TRANSPORT_CHOICES,
+  type ArtifactTransport, type TransportChoice, type DatasetTask, type DeviceStatus, type DistributionStatus, type Framework, type ModelStatus, type RollbackPolicy, type Strategy,
 } from './vocabulary.js';
 
 /** REST DTOs, validated by the gateway's global ValidationPipe (whitelist, forbidNonWhitelisted). */
@@ -58,6 +58,8 @@ export class ListDevicesQueryDto extends PageQueryDto {
   minCpuCores?: number;
   @IsOptional() @Type(() => Number) @IsInt({ message: 'minStorageMb must be an integer (megabytes)' }) @Min(0, { message: 'minStorageMb must be >= 0 (megabytes)' })
   minStorageMb?: number;
+  /** Devices that receive artifacts this way (a device that reports none counts as `http`). */
+  @IsOptional() @IsIn(ARTIFACT_TRANSPORTS, { message: `transport must be one of ${ARTIFACT_TRANSPORTS.join(', ')}` }) transport?: ArtifactTransport;
 }
 
 const finite = { allowNaN: false, allowInfinity: false } as const;
@@ -67,6 +69,7 @@ export class TargetCapabilitiesDto {
   @IsOptional() @IsInt({ message: 'minCpuCores must be an integer' }) @Min(0, { message: 'minCpuCores must be >= 0' }) minCpuCores?: number;
   @IsOptional() @IsInt({ message: 'minMemoryMb must be an integer (megabytes)' }) @Min(0, { message: 'minMemoryMb must be >= 0 (megabytes)' }) minMemoryMb?: number;
   @IsOptional() @IsInt({ message: 'minStorageMb must be an integer (megabytes)' }) @Min(0, { message: 'minStorageMb must be >= 0 (megabytes)' }) minStorageMb?: number;
+  @IsOptional() @IsIn(ARTIFACT_TRANSPORTS, { message: `transport must be one of ${ARTIFACT_TRANSPORTS.join(', ')}` }) transport?: ArtifactTransport;
 }
 
 export class TargetFilterDto {

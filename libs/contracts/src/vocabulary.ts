@@ -42,6 +42,8 @@ export interface DeviceCapabilities {
   readonly gpu: boolean;
   readonly memoryMb: number;
   readonly storageMb: number;
+  /** How the device receives artifacts (`nats`: a site with no HTTP route); absent means `http`. */
+  readonly transport?: ArtifactTransport;
 }
 
 export interface TensorSpec {

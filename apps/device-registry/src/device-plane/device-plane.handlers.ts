@@ -49,10 +49,10 @@ export class DevicePlaneHandlers implements OnModuleInit, OnModuleDestroy {
         queue, validate: validateWith(DeviceAnnouncement), envelope: false, limit: REGISTER_LIMIT,
         handler: async (a, ctx): Promise<RegisterReply> => {
           assertSameDevice(ctx, a.deviceId);
-          const { cpuCores, gpu, memoryMb, storageMb } = a.capabilities;
+          const { cpuCores, gpu, memoryMb, storageMb, transport } = a.capabilities;
           const { events } = await this.commands.run('RegisterDevice', {
             deviceId: a.deviceId, deviceType: a.deviceType, region: a.region,
-            capabilities: { cpuCores, gpu, memoryMb, storageMb }, tags: a.tags ?? [],
+            capabilities: { cpuCores, gpu, memoryMb, storageMb, ...(transport !== undefined ? { transport } : {}) }, tags: a.tags ?? [],
           }, a.deviceId, ctx.traceparent);
           // DeviceCameOnline stamped the heartbeat already; a fleet registering at once must not pay a second write each.
           if (!events.some((e) => e.type === 'DeviceCameOnline')) await this.devices.touch(a.deviceId, this.runtime.clock().toISOString());

@@ -123,6 +123,7 @@ export class PlanRequests {
       ...(capabilities.minCpuCores !== undefined ? { minCpuCores: capabilities.minCpuCores } : {}),
       ...(capabilities.minMemoryMb !== undefined ? { minMemoryMb: capabilities.minMemoryMb } : {}),
       ...(capabilities.minStorageMb !== undefined ? { minStorageMb: capabilities.minStorageMb } : {}),
+      ...(capabilities.transport !== undefined ? { transport: capabilities.transport } : {}),
     };
     const devices: DeviceView[] = [];
     for (let offset = 0; ; offset += PAGE) {
@@ -164,7 +165,8 @@ export function matchesFilter(device: DeviceView, filter: TargetFilter): boolean
     && (c.gpu === undefined || device.capabilities.gpu === c.gpu)
     && (c.minCpuCores === undefined || device.capabilities.cpuCores >= c.minCpuCores)
     && (c.minMemoryMb === undefined || device.capabilities.memoryMb >= c.minMemoryMb)
-    && (c.minStorageMb === undefined || device.capabilities.storageMb >= c.minStorageMb);
+    && (c.minStorageMb === undefined || device.capabilities.storageMb >= c.minStorageMb)
+    && (c.transport === undefined || (device.capabilities.transport ?? 'http') === c.transport);
 }
 
 export function fleetOf(devices: readonly DeviceView[]): FleetSnapshot {

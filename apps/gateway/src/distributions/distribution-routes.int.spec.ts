@@ -123,6 +123,8 @@ describe('POST /api/v1/distributions', () => {
       ['stages.1.percentage'], 'percentage must be between 0 and 100'],
     ['a stage duration that is not ISO 8601', '', { modelId: 'adder-2.0.0', strategy: 'ProgressiveRollout', stages: [{ percentage: 100, duration: '5m' }] },
       ['stages.0.duration'], 'duration must be an ISO 8601 duration'],
+    ['a targetFilter transport that is not http or nats', '', { modelId: 'adder-2.0.0', strategy: 'Direct', targetFilter: { capabilities: { transport: 'ftp' } } },
+      ['targetFilter.capabilities.transport'], 'transport must be one of http, nats'],
     ['an unknown rollbackPolicy', '', { ...canary, rollbackPolicy: 'Sometimes' }, ['rollbackPolicy'], 'rollbackPolicy must be one of Automatic, Freeze, Manual'],
     ['an execution deviceTimeout that is not ISO 8601', '', { ...canary, execution: { deviceTimeout: 120 } }, ['execution.deviceTimeout'], 'deviceTimeout must be an ISO 8601 duration'],
     ['an unknown A/B metric', '', { strategy: 'ABTesting', modelA: 'a-1.0.0', modelB: 'a-2.0.0', winnerCriteria: { metric: 'vibes' } }, ['winnerCriteria.metric'], 'metric must be one of accuracy, latency, errorRate'],

@@ -1,4 +1,4 @@
-import { invalidIdReason } from '@hotswap/contracts';
+import { ARTIFACT_TRANSPORTS, invalidIdReason } from '@hotswap/contracts';
 import type {
   DeviceCameOnline, DeviceCapabilities, DeviceDeregistered, DeviceEvent, DeviceModelActivated, DeviceRegistered, DeviceUpdateFailed,
   DeviceUpdateStarted, DeviceWentOffline,
@@ -70,13 +70,18 @@ function validCapabilities(subject: string, capabilities: DeviceCapabilities): D
   if (typeof capabilities !== 'object' || capabilities === null) {
     throw new InvalidCommandError(`${subject}: capabilities { cpuCores, gpu, memoryMb, storageMb } are required`);
   }
-  const { cpuCores, gpu, memoryMb, storageMb } = capabilities;
+  const { cpuCores, gpu, memoryMb, storageMb, transport } = capabilities;
   if (typeof gpu !== 'boolean') throw new InvalidCommandError(`${subject}: capabilities.gpu must be true or false`);
+  if (transport !== undefined && !(ARTIFACT_TRANSPORTS as readonly unknown[]).includes(transport)) {
+    throw new InvalidCommandError(`${subject}: capabilities.transport must be one of ${ARTIFACT_TRANSPORTS.join(', ')}, got ${JSON.stringify(transport)}`);
+  }
   return {
     cpuCores: requirePositiveInteger(subject, 'capabilities.cpuCores', cpuCores),
     gpu,
     memoryMb: requireNonNegativeNumber(subject, 'capabilities.memoryMb', memoryMb),
     storageMb: requireNonNegativeNumber(subject, 'capabilities.storageMb', storageMb),
+    // Stored only when given, so a device that never said keeps the events it always had (it means http).
+    ...(transport !== undefined ? { transport } : {}),
   };
 }
 
@@ -94,6 +99,7 @@ function sameAttributes(device: RegisteredDevice, data: Omit<DeviceRegistered['d
     && device.capabilities.gpu === data.capabilities.gpu
     && device.capabilities.memoryMb === data.capabilities.memoryMb
     && device.capabilities.storageMb === data.capabilities.storageMb
+    && (device.capabilities.transport ?? 'http') === (data.capabilities.transport ?? 'http')
     && tags.size === data.tags.length
     && data.tags.every((tag) => tags.has(tag));
 }

@@ -49,6 +49,11 @@ describe('device decider', () => {
       spec.given([]).when(register({ connected: false })).then([{ ...registered, data: { ...registered.data, registeredAt: now } }]);
     });
 
+    it('records the artifact transport a device names among its capabilities', () => {
+      spec.given([]).when(register({ capabilities: { ...capabilities, transport: 'nats' } }))
+        .then([{ ...registered, data: { ...registered.data, capabilities: { ...capabilities, transport: 'nats' }, registeredAt: now } }, cameOnlineNow]);
+    });
+
     it('records repeated tags once and only the known capabilities', () => {
       spec.given([])
         .when(register({ tags: ['door', 'door'], capabilities: { ...capabilities, extra: 1 } as never }))
@@ -74,6 +79,7 @@ describe('device decider', () => {
       [{ capabilities: { ...capabilities, gpu: 'yes' as never } }, 'capabilities.gpu must be true or false'],
       [{ capabilities: { ...capabilities, memoryMb: -1 } }, 'capabilities.memoryMb must be a finite number >= 0, got -1'],
       [{ capabilities: { ...capabilities, storageMb: Infinity } }, 'capabilities.storageMb must be a finite number >= 0, got Infinity'],
+      [{ capabilities: { ...capabilities, transport: 'ftp' as never } }, 'capabilities.transport must be one of http, nats, got "ftp"'],
       [{ tags: 'door' as never }, 'tags must be a list of strings'],
       [{ tags: ['door', ''] }, 'tags[1] is required'],
     ])('refuses a registration with %j', (overrides, message) => {
@@ -103,6 +109,10 @@ describe('device decider', () => {
       spec.given([registered, online]).when(register()).thenNothing();
     });
 
+    it('treats a device that names http as one that names no transport', () => {
+      spec.given([registered, online]).when(register({ capabilities: { ...capabilities, transport: 'http' } })).thenNothing();
+    });
+
     it('treats tags as a set when comparing registrations', () => {
       spec.given([registered, online]).when(register({ tags: ['lobby', 'door', 'lobby'] })).thenNothing();
     });
@@ -114,6 +124,7 @@ describe('device decider', () => {
       [{ capabilities: { ...capabilities, gpu: true } }],
       [{ capabilities: { ...capabilities, memoryMb: 4096 } }],
       [{ capabilities: { ...capabilities, storageMb: 1 } }],
+      [{ capabilities: { ...capabilities, transport: 'nats' as const } }],
       [{ tags: ['door'] }],
       [{ tags: ['door', 'hall'] }],
     ])('records a registration that changes %j, without coming online again', (overrides) => {

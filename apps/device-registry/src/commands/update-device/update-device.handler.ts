@@ -54,7 +54,10 @@ async function validateUpdateDevice(payload: unknown): Promise<ValidationResult<
       ...(region !== undefined && { region }),
       // Only the known capability fields, as a plain object.
       ...(capabilities !== undefined && {
-        capabilities: { cpuCores: capabilities.cpuCores, gpu: capabilities.gpu, memoryMb: capabilities.memoryMb, storageMb: capabilities.storageMb },
+        capabilities: {
+          cpuCores: capabilities.cpuCores, gpu: capabilities.gpu, memoryMb: capabilities.memoryMb, storageMb: capabilities.storageMb,
+          ...(capabilities.transport !== undefined ? { transport: capabilities.transport } : {}),
+        },
       }),
       ...(tags !== undefined && { tags }),
     },

@@ -28,6 +28,7 @@ export class DevicesReadModel extends ProjectedReadModel {
     if (query.minMemoryMb !== undefined) add((p) => `(capabilities->>'memoryMb')::numeric >= ${p}`, query.minMemoryMb);
     if (query.minCpuCores !== undefined) add((p) => `(capabilities->>'cpuCores')::numeric >= ${p}`, query.minCpuCores);
     if (query.minStorageMb !== undefined) add((p) => `(capabilities->>'storageMb')::numeric >= ${p}`, query.minStorageMb);
+    if (query.transport !== undefined) add((p) => `coalesce(capabilities->>'transport', 'http') = ${p}`, query.transport);
     const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = await this.runtime.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM registry_devices ${filter}`, params);
     params.push(query.limit ?? 100, query.offset ?? 0);

@@ -88,12 +88,15 @@ describe('GET /api/v1/devices with capability filters', () => {
     expect(last(Queries.listDevices)).toEqual({ gpu: true, minMemoryMb: 2048, minCpuCores: 2, minStorageMb: 100, limit: 5, offset: 5 } satisfies ListDevicesQuery);
     await call('GET', '/api/v1/devices?gpu=false', ['Viewer']);
     expect(last(Queries.listDevices)).toEqual({ gpu: false });
+    await call('GET', '/api/v1/devices?transport=nats', ['Viewer']);
+    expect(last(Queries.listDevices)).toEqual({ transport: 'nats' });
   });
 
   it.each([
     ['gpu=yes', 'gpu must be true or false'],
     ['minMemoryMb=-5', 'minMemoryMb must be >= 0 (megabytes)'],
     ['minCpuCores=two', 'minCpuCores must be an integer'],
+    ['transport=ftp', 'transport must be one of http, nats'],
   ])('refuses %s with 400 naming the filter', async (query, message) => {
     const res = await call('GET', `/api/v1/devices?${query}`, ['Viewer']);
     expect(res.status).toBe(400);
