@@ -13,6 +13,8 @@ export interface GatewayDeps {
   readonly artifacts: ArtifactStore;
   /** HS256 key of the bearer JWTs (`issueDevToken` signs with the same one). */
   readonly jwtSecret: string;
+  /** HS256 keys being rotated out: tokens they signed are still accepted until they expire. */
+  readonly jwtPreviousSecrets?: readonly string[];
   /**
    * An OIDC provider's JWKS: RS256/ES256 tokens verified with its keys are accepted besides the
    * HS256 tokens of `jwtSecret`. None by default.
@@ -25,6 +27,8 @@ export interface GatewayDeps {
   readonly rateLimits?: RateLimitOptions;
   /** HMAC key of signed artifact download URLs (`signUrl` / `verifySignedUrl`). */
   readonly urlSigningSecret: string;
+  /** URL signing keys being rotated out: URLs they signed stay valid until they expire. */
+  readonly urlSigningPreviousSecrets?: readonly string[];
   /** Largest accepted model artifact, in bytes (413 above). */
   readonly maxUploadBytes: number;
   /** Current time, for token expiry and download URL expiry. */

@@ -8,6 +8,9 @@ import { DEFAULT_RATE_LIMITS } from './rate-limits/rate-limit-rules.js';
 
 const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
+/** Keys being rotated out, comma-separated (a key never holds a comma: use base64 or hex). */
+const secretList = (text: string): string[] => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+
 /** A limit of 0 turns the rule off. */
 const limit = int({ min: 0 });
 
@@ -15,10 +18,12 @@ const config = defineConfig({
   port: { env: 'PORT', default: '8080', parse: int({ min: 0, max: 65535 }), description: 'HTTP(S) port' },
   host: { env: 'HOST', default: '0.0.0.0', parse: str, description: 'HTTP listen address' },
   jwtSecret: { env: 'HOTSWAP_JWT_SECRET', parse: str, secret: true, description: 'HS256 key of user JWTs' },
+  jwtPreviousSecrets: { env: 'HOTSWAP_JWT_PREVIOUS_SECRETS', parse: secretList, optional: true, secret: true, description: 'comma-separated HS256 keys being rotated out: their tokens are still accepted' },
   jwksUrl: { env: 'HOTSWAP_JWKS_URL', parse: url, optional: true, description: 'JWKS of an OIDC provider: RS256/ES256 tokens verified with its keys are accepted too' },
   jwtIssuer: { env: 'HOTSWAP_JWT_ISSUER', parse: str, optional: true, description: 'required iss of JWKS-verified tokens (any when unset)' },
   jwtAudience: { env: 'HOTSWAP_JWT_AUDIENCE', parse: str, optional: true, description: 'required aud of JWKS-verified tokens (any when unset)' },
   urlSigningSecret: { env: 'HOTSWAP_URL_SIGNING_SECRET', parse: str, secret: true, description: 'HMAC key of download URLs, shared with the distributor' },
+  urlSigningPreviousSecrets: { env: 'HOTSWAP_URL_SIGNING_PREVIOUS_SECRETS', parse: secretList, optional: true, secret: true, description: 'comma-separated URL signing keys being rotated out: URLs they signed stay valid until they expire' },
   maxUploadBytes: { env: 'HOTSWAP_MAX_UPLOAD_BYTES', default: String(4 * 1024 ** 3), parse: int({ min: 1 }), description: 'largest accepted artifact, in bytes' },
   registrationApiKeySha256: { env: 'HOTSWAP_REGISTRATION_API_KEY_SHA256', parse: str, optional: true, description: 'comma-separated SHA-256 (hex) of the device registration API keys' },
   tlsCertFile: { env: 'HOTSWAP_TLS_CERT_FILE', parse: str, optional: true, description: 'PEM certificate (chain): serve HTTPS (needs HOTSWAP_TLS_KEY_FILE)' },
@@ -47,6 +52,8 @@ runUntilSignalled(async () => {
   const app = await createGatewayApp({
     bus: runtime.bus, artifacts: runtime.artifacts, clock: runtime.clock, ...(runtime.metrics ? { metrics: runtime.metrics } : {}),
     jwtSecret: c.jwtSecret, urlSigningSecret: c.urlSigningSecret, maxUploadBytes: c.maxUploadBytes,
+    ...(c.jwtPreviousSecrets === undefined ? {} : { jwtPreviousSecrets: c.jwtPreviousSecrets }),
+    ...(c.urlSigningPreviousSecrets === undefined ? {} : { urlSigningPreviousSecrets: c.urlSigningPreviousSecrets }),
     ...(c.jwksUrl === undefined ? {} : {
       jwks: {
         url: c.jwksUrl,

@@ -10,6 +10,7 @@ export const tokenVerifierProvider: Provider = {
   inject: [GATEWAY_DEPS],
   useFactory: (deps: GatewayDeps) => createTokenVerifier({
     secret: deps.jwtSecret,
+    ...(deps.jwtPreviousSecrets === undefined ? {} : { previousSecrets: deps.jwtPreviousSecrets }),
     ...(deps.jwks === undefined ? {} : { jwks: deps.jwks }),
   }),
 };

@@ -55,6 +55,11 @@ export interface TokenKeys {
   /** HS256 key of the tokens HotSwap issues itself (`iss` = `hotswap`). */
   readonly secret: string;
   /**
+   * Keys being rotated out: HS256 tokens they signed are still accepted, so a rotation does not log
+   * everyone out at once. Tokens are only issued with `secret`.
+   */
+  readonly previousSecrets?: readonly string[];
+  /**
    * An OIDC provider's JWKS: RS256/ES256 tokens are verified with its keys. The keys are fetched on
    * first use and again when a token names a key id the cached set lacks.
    */
@@ -98,12 +103,7 @@ export function createTokenVerifier(keys: TokenKeys): TokenVerifier {
           ...(keys.jwks.audience === undefined ? {} : { audience: keys.jwks.audience }),
         }));
       } else {
-        ({ payload } = await jwtVerify(token, keyOf(keys.secret), {
-          algorithms: ['HS256'],
-          issuer: TOKEN_ISSUER,
-          currentDate: now,
-          requiredClaims: ['sub', 'exp'],
-        }));
+        payload = await verifyHs256(token, [keys.secret, ...(keys.previousSecrets ?? [])], now);
       }
     } catch (error) {
       if (isJwksOutage(error)) throw new JwksUnavailableError(`the JWKS could not be fetched: ${(error as Error).message}`, { cause: error });
@@ -111,6 +111,21 @@ export function createTokenVerifier(keys: TokenKeys): TokenVerifier {
     }
     return principalOf(payload);
   };
+}
+
+/** Verifies with the current key, then with each key being rotated out; the current key's error is the one reported. */
+async function verifyHs256(token: string, secrets: readonly string[], now: Date): Promise<JWTPayload> {
+  let first: unknown;
+  for (const secret of secrets) {
+    try {
+      return (await jwtVerify(token, keyOf(secret), { algorithms: ['HS256'], issuer: TOKEN_ISSUER, currentDate: now, requiredClaims: ['sub', 'exp'] })).payload;
+    } catch (error) {
+      first ??= error;
+      // Only a signature mismatch can be another key's token; an expired or malformed one is final.
+      if (!(error instanceof joseErrors.JWSSignatureVerificationFailed)) throw error;
+    }
+  }
+  throw first;
 }
 
 /** The JWKS URL did not answer with a key set (→ 503: the token may well be valid). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { SignJWT } from 'jose';
-import { authenticate, InvalidTokenError, issueDevToken, TOKEN_ISSUER } from './tokens.js';
+import { authenticate, createTokenVerifier, InvalidTokenError, issueDevToken, TOKEN_ISSUER } from './tokens.js';
 
 const secret = 'unit-test-secret';
 const now = new Date('2030-01-01T00:00:00.000Z');
@@ -12,6 +12,23 @@ describe('issueDevToken and authenticate', () => {
   it('round-trips the subject and roles', async () => {
     const token = await issueDevToken({ secret, subject: 'alice', roles: ['Operator', 'Viewer'], ttlSeconds: 60, now });
     expect(await authenticate(bearer(token), secret, now)).toEqual({ subject: 'alice', roles: ['Operator', 'Viewer'] });
+  });
+
+  it('accepts tokens of a key being rotated out while it is listed, and refuses them once it is dropped', async () => {
+    const old = await issueDevToken({ secret: 'the-old-secret', subject: 'carol', roles: ['Viewer'], ttlSeconds: 60, now });
+    const during = createTokenVerifier({ secret, previousSecrets: ['the-old-secret'] });
+    expect(await during(bearer(old), now)).toEqual({ subject: 'carol', roles: ['Viewer'] });
+    const fresh = await issueDevToken({ secret, subject: 'carol', roles: ['Viewer'], ttlSeconds: 60, now });
+    expect(await during(bearer(fresh), now)).toEqual({ subject: 'carol', roles: ['Viewer'] });
+    await expect(createTokenVerifier({ secret })(bearer(old), now)).rejects.toMatchObject(invalid('the token signature is invalid'));
+    await expect(during(bearer(await issueDevToken({ secret: 'a-stranger', subject: 'eve', roles: ['Admin'], ttlSeconds: 60, now })), now))
+      .rejects.toMatchObject(invalid('the token signature is invalid'));
+  });
+
+  it('refuses an expired token of a key being rotated out as expired', async () => {
+    const old = await issueDevToken({ secret: 'the-old-secret', subject: 'carol', roles: ['Viewer'], ttlSeconds: 60, now });
+    await expect(createTokenVerifier({ secret, previousSecrets: ['the-old-secret'] })(bearer(old), new Date(now.getTime() + 60_000)))
+      .rejects.toMatchObject(invalid('the token expired at 2030-01-01T00:01:00.000Z'));
   });
 
   it('accepts the token until its expiry and refuses it from then on', async () => {

@@ -16,6 +16,8 @@ export interface SignUrlOptions {
 export interface VerifySignedUrlOptions {
   readonly now: Date;
   readonly secret: string | Uint8Array;
+  /** Keys being rotated out: URLs they signed stay valid until they expire. */
+  readonly previousSecrets?: readonly (string | Uint8Array)[];
 }
 
 export type SignedUrlVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: 'expired' | 'bad-signature' };
@@ -43,8 +45,10 @@ export function verifySignedUrl(
 ): SignedUrlVerdict {
   const expiresText = String(expires);
   if (!/^\d{1,15}$/.test(expiresText) || !/^[0-9a-f]{64}$/.test(sig)) return { ok: false, reason: 'bad-signature' };
-  const expected = Buffer.from(signature(key, expiresText, options.secret), 'hex');
-  if (!timingSafeEqual(expected, Buffer.from(sig, 'hex'))) return { ok: false, reason: 'bad-signature' };
+  const given = Buffer.from(sig, 'hex');
+  const signedByOne = [options.secret, ...(options.previousSecrets ?? [])]
+    .some((secret) => timingSafeEqual(Buffer.from(signature(key, expiresText, secret), 'hex'), given));
+  if (!signedByOne) return { ok: false, reason: 'bad-signature' };
   if (options.now.getTime() >= Number(expiresText) * 1000) return { ok: false, reason: 'expired' };
   return { ok: true };
 }

@@ -26,6 +26,16 @@ describe('signed artifact URLs', () => {
     });
   });
 
+  it('accepts a URL signed with a key being rotated out while that key is listed', () => {
+    const { expires, sig } = query(url);
+    const at = new Date(expiresUnix * 1000 - 1);
+    const key = 'models/m-1.0.0/model.onnx';
+    expect(verifySignedUrl(key, expires, sig, { now: at, secret: 'the-new-secret-of-at-least-32-bytes', previousSecrets: [secret] })).toEqual({ ok: true });
+    expect(verifySignedUrl(key, expires, sig, { now: at, secret: 'the-new-secret-of-at-least-32-bytes' })).toEqual({ ok: false, reason: 'bad-signature' });
+    expect(verifySignedUrl(key, expires, sig, { now: new Date(expiresUnix * 1000), secret: 'the-new-secret-of-at-least-32-bytes', previousSecrets: [secret] }))
+      .toEqual({ ok: false, reason: 'expired' });
+  });
+
   it('accepts the expiry as a number', () => {
     const { sig } = query(url);
     expect(verifySignedUrl('models/m-1.0.0/model.onnx', expiresUnix, sig, { now: new Date(0), secret }).ok).toBe(true);

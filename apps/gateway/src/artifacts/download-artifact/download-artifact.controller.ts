@@ -28,7 +28,10 @@ export class DownloadArtifactController {
     if (typeof expires !== 'string' || typeof sig !== 'string') {
       throw new ForbiddenException('download URL is not signed: the expires and sig query parameters are required');
     }
-    const verdict = verifySignedUrl(key, expires, sig, { now: this.deps.clock(), secret: this.deps.urlSigningSecret });
+    const verdict = verifySignedUrl(key, expires, sig, {
+      now: this.deps.clock(), secret: this.deps.urlSigningSecret,
+      ...(this.deps.urlSigningPreviousSecrets === undefined ? {} : { previousSecrets: this.deps.urlSigningPreviousSecrets }),
+    });
     if (!verdict.ok) {
       throw new ForbiddenException(verdict.reason === 'expired' ? 'download URL expired' : 'download URL signature is invalid');
     }
