@@ -93,6 +93,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       : undefined;
     const nats = await connect({
       servers: options.natsUrl, name: `hotswap-${service}`, maxReconnectAttempts: -1, reconnectTimeWait: 500,
+      noAsyncTraces: true, // no stack trace built per request (see serviceRuntimeFromEnv)
       ...(authenticator ? { authenticator } : {}),
       ...(options.natsTls ? { tls: options.natsTls } : {}),
     });

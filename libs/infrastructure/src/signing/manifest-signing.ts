@@ -118,10 +118,13 @@ function shapeProblem(signed: unknown): string | undefined {
 /**
  * Parsed public keys by PEM. A device verifies every command against the keys it pins, and the
  * fleet simulator runs thousands of devices on one key: parsing it per command was the largest
- * single item in a swap's synchronous stretch. Public keys only; a few at most (rotation).
+ * single item in a swap's synchronous stretch. A few at most (rotation).
  */
 const publicKeys = new Map<string, KeyObject>();
 const MAX_CACHED_PUBLIC_KEYS = 16;
+/** Signing keys parsed once: a process holds one or two (during a rotation). */
+const privateKeys = new Map<string, KeyObject>();
+const MAX_CACHED_PRIVATE_KEYS = 4;
 
 /** The Ed25519 key in `pem`. @throws InvalidSigningKeyError */
 export function ed25519Key(pem: string, kind: 'public' | 'private'): KeyObject {
@@ -133,7 +136,13 @@ export function ed25519Key(pem: string, kind: 'public' | 'private'): KeyObject {
     publicKeys.set(pem, key);
     return key;
   }
-  return parseEd25519Key(pem, kind);
+  // Parsing a PEM costs ten times the signature itself; a distributor signs one manifest per device.
+  const cached = privateKeys.get(pem);
+  if (cached !== undefined) return cached;
+  const key = parseEd25519Key(pem, kind);
+  if (privateKeys.size >= MAX_CACHED_PRIVATE_KEYS) privateKeys.clear();
+  privateKeys.set(pem, key);
+  return key;
 }
 
 function parseEd25519Key(pem: string, kind: 'public' | 'private'): KeyObject {

@@ -105,8 +105,14 @@ describe('manifest signing', () => {
     const other = generateSigningKeyPair();
     expect(ed25519Key(other.publicKeyPem, 'public')).not.toBe(first);
     for (let i = 0; i < 2; i++) expect(() => ed25519Key('not a key', 'public')).toThrow(InvalidSigningKeyError);
-    // Private keys are never kept.
-    expect(ed25519Key(keys.privateKeyPem, 'private')).not.toBe(ed25519Key(keys.privateKeyPem, 'private'));
+  });
+
+  it('parses a signing key once, however many manifests it signs, and still refuses a bad one every time', () => {
+    const first = ed25519Key(keys.privateKeyPem, 'private');
+    expect(ed25519Key(keys.privateKeyPem, 'private')).toBe(first);
+    expect(ed25519Key(generateSigningKeyPair().privateKeyPem, 'private')).not.toBe(first);
+    for (let i = 0; i < 2; i++) expect(() => ed25519Key('not a key', 'private')).toThrow(InvalidSigningKeyError);
+    expect(() => ed25519Key(keys.publicKeyPem, 'private')).toThrow(InvalidSigningKeyError);
   });
 
   it('accepts a manifest signed with any key of a pinned bundle (old and new while the signing key rotates), and no other', () => {
