@@ -1,4 +1,4 @@
-import { bool, ConfigValueError, defineConfig, int, isoDuration, loadConfig, readConfigFile, str, url } from '@hotswap/infrastructure';
+import { bool, ConfigValueError, defineConfig, int, isoDuration, list, loadConfig, readConfigFile, str, url } from '@hotswap/infrastructure';
 import { DEFAULT_EXECUTION_POLICY, type DistributorOptions } from './distributor.options.js';
 
 /** How rollouts run: what the embedded default reads from the environment too. */
@@ -7,7 +7,7 @@ export const rolloutConfig = defineConfig({
   ownershipLeaseMs: { env: 'HOTSWAP_OWNERSHIP_LEASE', default: 'PT5S', parse: isoDuration, description: 'a distribution whose owner has not renewed its claim this long is taken over' },
   instanceId: { env: 'HOTSWAP_INSTANCE_ID', optional: true, parse: str, description: 'this instance in ownership claims (default: host, pid and a random suffix)' },
   protectedTags: {
-    env: 'HOTSWAP_APPROVAL_TAGS', default: 'production', parse: (raw: string) => raw.split(',').map((t) => t.trim()).filter(Boolean),
+    env: 'HOTSWAP_APPROVAL_TAGS', default: 'production', parse: list,
     description: 'comma-separated device tags whose waves wait for an operator\'s approval (empty: none)',
   },
   requireValidation: { env: 'HOTSWAP_REQUIRE_VALIDATION', default: 'true', parse: bool, description: 'distribute only Validated models (409 otherwise)' },

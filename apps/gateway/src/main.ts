@@ -1,16 +1,13 @@
 import 'reflect-metadata';
 import { readFile } from 'node:fs/promises';
 import { Services } from '@hotswap/contracts';
-import { defineConfig, int, loadConfig, observeHttpConnections, runUntilSignalled, serviceRuntimeFromEnv, str, url } from '@hotswap/infrastructure';
+import { defineConfig, int, list, loadConfig, observeHttpConnections, runUntilSignalled, serviceRuntimeFromEnv, str, url } from '@hotswap/infrastructure';
 import { createGatewayApp } from './create-gateway-app.js';
 import { observeFleetGauges } from './metrics/fleet-metrics.js';
 import { DEFAULT_RATE_LIMITS } from './rate-limits/rate-limit-rules.js';
 
 const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
-/** Keys being rotated out, comma-separated (a key never holds a comma: use base64 or hex). */
-const secretList = (text: string): string[] => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
-
 /** A limit of 0 turns the rule off. */
 const limit = int({ min: 0 });
 
@@ -18,14 +15,14 @@ const config = defineConfig({
   port: { env: 'PORT', default: '8080', parse: int({ min: 0, max: 65535 }), description: 'HTTP(S) port' },
   host: { env: 'HOST', default: '0.0.0.0', parse: str, description: 'HTTP listen address' },
   jwtSecret: { env: 'HOTSWAP_JWT_SECRET', parse: str, secret: true, description: 'HS256 key of user JWTs' },
-  jwtPreviousSecrets: { env: 'HOTSWAP_JWT_PREVIOUS_SECRETS', parse: secretList, optional: true, secret: true, description: 'comma-separated HS256 keys being rotated out: their tokens are still accepted' },
+  jwtPreviousSecrets: { env: 'HOTSWAP_JWT_PREVIOUS_SECRETS', parse: list, optional: true, secret: true, description: 'comma-separated HS256 keys being rotated out: their tokens are still accepted' },
   jwksUrl: { env: 'HOTSWAP_JWKS_URL', parse: url, optional: true, description: 'JWKS of an OIDC provider: RS256/ES256 tokens verified with its keys are accepted too' },
   jwtIssuer: { env: 'HOTSWAP_JWT_ISSUER', parse: str, optional: true, description: 'required iss of JWKS-verified tokens (any when unset)' },
   jwtAudience: { env: 'HOTSWAP_JWT_AUDIENCE', parse: str, optional: true, description: 'required aud of JWKS-verified tokens (any when unset)' },
   urlSigningSecret: { env: 'HOTSWAP_URL_SIGNING_SECRET', parse: str, secret: true, description: 'HMAC key of download URLs, shared with the distributor' },
-  urlSigningPreviousSecrets: { env: 'HOTSWAP_URL_SIGNING_PREVIOUS_SECRETS', parse: secretList, optional: true, secret: true, description: 'comma-separated URL signing keys being rotated out: URLs they signed stay valid until they expire' },
+  urlSigningPreviousSecrets: { env: 'HOTSWAP_URL_SIGNING_PREVIOUS_SECRETS', parse: list, optional: true, secret: true, description: 'comma-separated URL signing keys being rotated out: URLs they signed stay valid until they expire' },
   maxUploadBytes: { env: 'HOTSWAP_MAX_UPLOAD_BYTES', default: String(4 * 1024 ** 3), parse: int({ min: 1 }), description: 'largest accepted artifact, in bytes' },
-  registrationApiKeySha256: { env: 'HOTSWAP_REGISTRATION_API_KEY_SHA256', parse: str, optional: true, description: 'comma-separated SHA-256 (hex) of the device registration API keys' },
+  registrationApiKeySha256: { env: 'HOTSWAP_REGISTRATION_API_KEY_SHA256', parse: list, optional: true, description: 'comma-separated SHA-256 (hex) of the device registration API keys' },
   tlsCertFile: { env: 'HOTSWAP_TLS_CERT_FILE', parse: str, optional: true, description: 'PEM certificate (chain): serve HTTPS (needs HOTSWAP_TLS_KEY_FILE)' },
   tlsKeyFile: { env: 'HOTSWAP_TLS_KEY_FILE', parse: str, optional: true, description: 'PEM private key of HOTSWAP_TLS_CERT_FILE' },
   uploadsPerHour: { env: 'HOTSWAP_RATE_LIMIT_UPLOADS_PER_HOUR', default: String(DEFAULT_RATE_LIMITS.upload.limit), parse: limit, description: 'model uploads per user per hour (0: unlimited)' },
@@ -61,9 +58,7 @@ runUntilSignalled(async () => {
         ...(c.jwtAudience === undefined ? {} : { audience: c.jwtAudience }),
       },
     }),
-    ...(c.registrationApiKeySha256 === undefined ? {} : {
-      registrationApiKeySha256: c.registrationApiKeySha256.split(',').map((hex) => hex.trim()).filter((hex) => hex !== ''),
-    }),
+    ...(c.registrationApiKeySha256 === undefined ? {} : { registrationApiKeySha256: c.registrationApiKeySha256 }),
     rateLimits,
     serviceNames: [Services.modelRegistry, Services.deviceRegistry, Services.distributor, Services.validator, Services.monitor],
   }, { port: c.port, host: c.host, ...(https === undefined ? {} : { https }) });

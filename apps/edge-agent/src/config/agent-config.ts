@@ -13,6 +13,7 @@ import {
   defineConfig,
   int,
   isoDuration,
+  list,
   loadConfig,
   oneOf,
   str,
@@ -25,13 +26,6 @@ import type { AgentLogger, LogLevel } from '../agent/logger.js';
 function deviceId(raw: string): string {
   if (!DEVICE_ID_PATTERN.test(raw)) throw new ConfigValueError(`must match ${DEVICE_ID_PATTERN.source}`);
   return raw;
-}
-
-function list(raw: string): string[] {
-  return raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
 }
 
 function urlList(raw: string): string[] {

@@ -6,6 +6,7 @@ import {
   describeConfig,
   int,
   isoDuration,
+  list,
   loadConfig,
   oneOf,
   str,
@@ -139,6 +140,11 @@ describe('describeConfig', () => {
 });
 
 describe('parsers', () => {
+  it('list splits on commas, trims, and drops empty values', () => {
+    expect(list(' a, b ,,c, ')).toEqual(['a', 'b', 'c']);
+    expect(list(',')).toEqual([]);
+  });
+
   it('int accepts integers within bounds and refuses the rest precisely', () => {
     const port = int({ min: 1, max: 10 });
     expect(port(' 7 ')).toBe(7);

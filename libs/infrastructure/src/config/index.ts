@@ -10,4 +10,4 @@ export {
   type ConfigVar,
 } from './config.js';
 export { InvalidDurationError, parseIsoDuration } from '@hotswap/contracts';
-export { bool, int, isoDuration, oneOf, readConfigFile, str, url, type IntOptions } from './parsers.js';
+export { bool, int, isoDuration, list, oneOf, readConfigFile, str, url, type IntOptions } from './parsers.js';

@@ -6,6 +6,9 @@ import { InvalidDurationError, parseIsoDuration } from '@hotswap/contracts';
 /** Any string, as given. */
 export const str = (raw: string): string => raw;
 
+/** Comma-separated values, trimmed, empty ones dropped (`a, b,` is `['a', 'b']`). */
+export const list = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+
 export interface IntOptions {
   readonly min?: number;
   readonly max?: number;
